@@ -1,0 +1,165 @@
+/*
+ * arch.h - chip and system descriptions (arch_t), the declared-key table
+ * machinery shared by every libconfig file codesim reads, and presets.
+ *
+ * arch/ knows nothing about workloads.  Every number a preset uses is a
+ * published figure cited next to it in arch/presets/NAME.cfg.
+ */
+#ifndef CODESIM_ARCH_H
+#define CODESIM_ARCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARCH_NAME_MAX 64
+#define ARCH_ERR_MAX 512
+
+/* ---------------------------------------------------------------------
+ * Declared-key tables (used by arch/, workloads/ and explorer/).
+ * Every key a file may contain is declared once: path, type, unit,
+ * default, accepted range, doc.  Unknown keys are errors.
+ * ------------------------------------------------------------------- */
+typedef enum { CFG_INT, CFG_FLOAT, CFG_BOOL, CFG_STRING, CFG_ENUM } cfg_type;
+
+typedef struct {
+	const char *path;              /* dotted path, e.g. "memory.bandwidth_GBps" */
+	cfg_type type;
+	size_t offset;                 /* offsetof() into the target struct */
+	const char *unit;              /* "GB/s", "MiB", "" ... */
+	double def, min, max;          /* default and accepted range (numbers) */
+	const char *doc;
+	const char *const *names;      /* CFG_ENUM: NULL-terminated names */
+	size_t str_size;               /* CFG_STRING: buffer size */
+} cfg_key;
+
+/* Fill every field of obj with its declared default. */
+void arch_cfg_defaults(const cfg_key *keys, size_t n, void *obj);
+/* Read a libconfig file into obj.  Unknown keys, type errors, values out of
+ * range and integer literals past libconfig's 32-bit wrap are errors naming
+ * file, line and key.  Returns 0 or -1 with err filled. */
+int arch_cfg_load(const cfg_key *keys, size_t n, void *obj, const char *file,
+                  char *err, size_t errlen);
+/* Set one key from text ("6700", "true", "gpu"); origin names where the text
+ * came from (e.g. "-s arch.clock_MHz") for the error message. */
+int arch_cfg_set(const cfg_key *keys, size_t n, void *obj, const char *path,
+                 const char *value, const char *origin, char *err, size_t errlen);
+/* Find a key by path, or NULL. */
+const cfg_key *arch_cfg_find(const cfg_key *keys, size_t n, const char *path);
+/* Canonical resolved text of obj ("path = value;\n" per key, table order),
+ * written into buf; returns the length that was needed. */
+size_t arch_cfg_dump(const cfg_key *keys, size_t n, const void *obj,
+                     const char *prefix, char *buf, size_t buflen);
+/* Value of a numeric/bool/enum key as a double (for sweeps and reports). */
+double arch_cfg_get(const cfg_key *key, const void *obj);
+/* Resolve a preset: a name (looked up in <home>/<dir>/NAME.cfg) or a path.
+ * home is the codesim data directory.  Returns 0 or -1. */
+int arch_cfg_resolve(const char *home, const char *dir, const char *name_or_path,
+                     char *out, size_t outlen, char *err, size_t errlen);
+/* The codesim data directory: $CODESIM_HOME, else the directory of the
+ * running executable. */
+void arch_home(char *out, size_t outlen);
+/* 64-bit FNV-1a hash of a byte string (config identity). */
+uint64_t arch_hash(const char *s, size_t len);
+
+/* ---------------------------------------------------------------------
+ * Data types and chip families
+ * ------------------------------------------------------------------- */
+typedef enum { DT_BF16, DT_FP16, DT_FP8, DT_INT8, DT_COUNT } arch_dtype;
+extern const char *const arch_dtype_names[];   /* "bf16","fp16","fp8","int8",NULL */
+double arch_dtype_bytes(arch_dtype dt);
+
+typedef enum { FAM_GPU, FAM_TPU, FAM_LPU } arch_family;
+extern const char *const arch_family_names[];  /* "gpu","tpu","lpu",NULL */
+
+/* How the matrix unit is timed.
+ * TENSOR: MACs/clk per core at the MMA granularity (mma_m x mma_n x mma_k),
+ *         padded work at tile edges (GPU tensor cores, AMD matrix cores).
+ * SYSTOLIC: a rows x cols weight-stationary array per core: per fold
+ *         (2*rows + cols + T - 2) cycles (TPU MXU, LPU MXM plane). */
+typedef enum { MXU_TENSOR, MXU_SYSTOLIC } arch_mxu_kind;
+extern const char *const arch_mxu_names[];     /* "tensor","systolic",NULL */
+
+typedef enum { TOPO_SWITCH, TOPO_TORUS2D, TOPO_TORUS3D, TOPO_MESH } arch_topology;
+extern const char *const arch_topology_names[];
+
+typedef struct {
+	char name[ARCH_NAME_MAX];
+	char description[160];
+	int family;                    /* arch_family */
+	double clock_MHz;
+
+	struct {
+		int count;                 /* SMs / CUs / MXUs (TPU) / MXM planes (LPU) */
+		double sram_KiB;           /* shared memory / LDS / VMEM share per core */
+		int mxu_kind;              /* arch_mxu_kind */
+		double macs_bf16, macs_fp16, macs_fp8, macs_int8; /* dense MAC/clk per core */
+		int mma_m, mma_n, mma_k;   /* MMA granularity (tensor) */
+		int mxu_rows, mxu_cols;    /* systolic array size */
+		double vector_flops_per_clk; /* vector FLOP/clk per core (fp32) */
+		int max_blocks;            /* resident tiles per core (occupancy cap) */
+		double matrix_efficiency;  /* achievable fraction of the MMA peak (issue, power) */
+	} core;
+
+	struct {
+		double size_MiB;           /* L2 / CMEM / LPU global SRAM */
+		double bandwidth_GBps;
+		double latency_ns;
+	} global_sram;
+
+	struct {
+		double capacity_GB;        /* 0 = no off-chip memory (LPU) */
+		double bandwidth_GBps;
+		double latency_ns;
+		double efficiency;         /* achievable fraction of bandwidth_GBps */
+	} memory;
+
+	struct {
+		double launch_overhead_us; /* per kernel launch (GPU); per-op dispatch (TPU) */
+		int static_schedule;       /* 1: compiler-timed, no contention (LPU) */
+	} sched;
+
+	struct {
+		int chips_per_node;        /* scale-up domain size */
+		int topology;              /* arch_topology of the scale-up domain */
+		double scaleup_bandwidth_GBps;   /* per chip, per direction */
+		double scaleup_latency_us;
+		double scaleup_efficiency;
+		double scaleout_bandwidth_GBps;  /* per chip, per direction */
+		double scaleout_latency_us;
+		double scaleout_efficiency;
+	} system;
+
+	struct {
+		double tdp_W;
+		double idle_W;
+		double pJ_per_flop;        /* matrix FLOP (bf16) */
+		double pJ_per_hbm_byte;
+		double pJ_per_sram_byte;
+		double pJ_per_link_byte;
+	} power;
+
+	struct {
+		double usd_per_hour;       /* rental price per chip-hour */
+	} cost;
+} arch_t;
+
+extern const cfg_key arch_keys[];
+extern const size_t arch_nkeys;
+
+/* Load a preset by name or path into a (defaults first).  file_out, if not
+ * NULL, receives the resolved path. */
+int arch_load(arch_t *a, const char *home, const char *name_or_path,
+              char *err, size_t errlen);
+/* Apply "path=value" (path without the "arch." prefix). */
+int arch_override(arch_t *a, const char *assignment, char *err, size_t errlen);
+/* Cross-key checks (e.g. systolic arrays need rows/cols). */
+int arch_validate(const arch_t *a, char *err, size_t errlen);
+
+/* Derived figures. */
+double arch_macs_per_clk(const arch_t *a, arch_dtype dt);   /* per core */
+double arch_peak_flops(const arch_t *a, arch_dtype dt);     /* dense, chip */
+double arch_mem_bw_Bps(const arch_t *a);   /* peak bytes/s of the backing store */
+double arch_clock_hz(const arch_t *a);
+int arch_has_hbm(const arch_t *a);
+
+#endif

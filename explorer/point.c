@@ -1,0 +1,317 @@
+/*
+ * point.c - resolve a design point and evaluate it: graph, kernels, sim,
+ * metrics.  Forked workers run the evaluation; the parent resolves.
+ */
+#include "xp.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+void xp_spec_init(xp_spec *s)
+{
+	memset(s, 0, sizeof *s);
+	wl_scenario_defaults(&s->sc);
+}
+
+int xp_resolve(const char *home, const xp_spec *spec, xp_point *pt, char *err, size_t errlen)
+{
+	memset(pt, 0, sizeof *pt);
+	if (!spec->arch[0]) {
+		snprintf(err, errlen, "--arch is required (see 'codesim list archs')");
+		return -1;
+	}
+	if (!spec->model[0]) {
+		snprintf(err, errlen, "--model is required (see 'codesim list models')");
+		return -1;
+	}
+	if (arch_load(&pt->arch, home, spec->arch, err, errlen))
+		return -1;
+	if (wl_model_load(&pt->model, home, spec->model, err, errlen))
+		return -1;
+	pt->sc = spec->sc;
+	for (int i = 0; i < spec->nsets; i++) {
+		const char *s = spec->sets[i];
+		int rc;
+		if (!strncmp(s, "arch.", 5))
+			rc = arch_override(&pt->arch, s + 5, err, errlen);
+		else if (!strncmp(s, "model.", 6))
+			rc = wl_model_override(&pt->model, s + 6, err, errlen);
+		else if (!strncmp(s, "run.", 4))
+			rc = wl_scenario_override(&pt->sc, s + 4, err, errlen);
+		else {
+			snprintf(err, errlen, "-s %s: keys start with arch., model. or run.", s);
+			rc = -1;
+		}
+		if (rc)
+			return -1;
+	}
+	if (arch_validate(&pt->arch, err, errlen))
+		return -1;
+	if (wl_model_validate(&pt->model, err, errlen))
+		return -1;
+	wl_scenario sc = pt->sc;
+	if (wl_parallel_resolve(&pt->arch, &pt->model, &sc, err, errlen))
+		return -1;
+	return 0;
+}
+
+size_t xp_point_text(const xp_point *pt, char *buf, size_t len)
+{
+	size_t n = arch_cfg_dump(arch_keys, arch_nkeys, &pt->arch, "arch.", buf, len);
+	n += arch_cfg_dump(wl_model_keys, wl_model_nkeys, &pt->model, "model.", buf ? buf + (n < len ? n : len) : NULL,
+	                   n < len ? len - n : 0);
+	n += arch_cfg_dump(wl_run_keys, wl_run_nkeys, &pt->sc, "run.", buf ? buf + (n < len ? n : len) : NULL,
+	                   n < len ? len - n : 0);
+	return n;
+}
+
+int xp_evaluate(const xp_point *pt, res_t *r, char *err, size_t errlen)
+{
+	wl_graph g;
+	kern_program kp;
+	sim_stats st;
+	int rc = -1;
+	memset(&st, 0, sizeof st);
+	if (wl_build(&g, &pt->arch, &pt->model, &pt->sc, err, errlen))
+		return -1;
+	if (!g.feasible) {
+		res_compute(r, &pt->arch, &pt->model, &pt->sc, &g, NULL, NULL);
+		wl_graph_free(&g);
+		return 0;
+	}
+	if (kern_lower(&pt->arch, &g, pt->sc.fusion, &kp, err, errlen)) {
+		/* no legal tiling is a property of the design point */
+		wl_graph_free(&g);
+		res_infeasible(r, &pt->arch, &pt->model, &pt->sc, err);
+		return 0;
+	}
+	st.seg_s = calloc((size_t)(kp.prog.nsegs ? kp.prog.nsegs : 1), sizeof *st.seg_s);
+	st.k = calloc((size_t)(kp.prog.nkernels ? kp.prog.nkernels : 1), sizeof *st.k);
+	if (!st.seg_s || !st.k) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (sim_run(&kp.prog, &st, err, errlen))
+		goto out;
+	res_compute(r, &pt->arch, &pt->model, &pt->sc, &g, &kp, &st);
+	rc = 0;
+out:
+	free(st.seg_s);
+	free(st.k);
+	kern_program_free(&kp);
+	wl_graph_free(&g);
+	return rc;
+}
+
+/* ---- forked workers --------------------------------------------------- */
+
+typedef struct {
+	int ok;
+	char err[ARCH_ERR_MAX];
+} xp_wire_head;
+
+static int write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int xp_fork_call(xp_work_fn fn, const void *arg, void *out, size_t size, double timeout_s, int *timed_out,
+                 char *err, size_t errlen)
+{
+	int fds[2];
+	if (timed_out)
+		*timed_out = 0;
+	if (pipe(fds)) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(fds[0]), close(fds[1]);
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		xp_wire_head h;
+		memset(&h, 0, sizeof h);
+		h.ok = fn(arg, out, h.err, sizeof h.err) == 0;
+		if (write_all(fds[1], &h, sizeof h) || write_all(fds[1], out, size))
+			_exit(3);
+		_exit(0);
+	}
+	close(fds[1]);
+	xp_wire_head h;
+	size_t need = sizeof h + size, got = 0;
+	char *buf = malloc(need);
+	if (!buf) {
+		close(fds[0]);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	double start = now_s();
+	int killed = 0;
+	for (;;) {
+		if (timeout_s > 0) {
+			double left = timeout_s - (now_s() - start);
+			if (left <= 0) {
+				kill(pid, SIGKILL);
+				killed = 1;
+				break;
+			}
+			fd_set rd;
+			FD_ZERO(&rd);
+			FD_SET(fds[0], &rd);
+			struct timeval tv = {(time_t)left, (suseconds_t)((left - floor(left)) * 1e6)};
+			int sr = select(fds[0] + 1, &rd, NULL, NULL, &tv);
+			if (sr < 0 && errno == EINTR)
+				continue;
+			if (sr == 0)
+				continue;
+		}
+		ssize_t n = read(fds[0], buf + got, need - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		if (got == need)
+			break;
+	}
+	close(fds[0]);
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	int rc = -1;
+	if (killed) {
+		if (timed_out)
+			*timed_out = 1;
+		snprintf(err, errlen, "timed out after %.1f s", timeout_s);
+	} else if (got < need) {
+		if (WIFSIGNALED(status))
+			snprintf(err, errlen, "worker crashed (signal %d: %s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+		else
+			snprintf(err, errlen, "worker exited with status %d before sending a result",
+			         WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	} else {
+		memcpy(&h, buf, sizeof h);
+		if (!h.ok) {
+			snprintf(err, errlen, "%s", h.err);
+		} else {
+			memcpy(out, buf + sizeof h, size);
+			rc = 0;
+		}
+	}
+	free(buf);
+	return rc;
+}
+
+static int eval_fn(const void *arg, void *out, char *err, size_t errlen)
+{
+	return xp_evaluate(arg, out, err, errlen);
+}
+
+int xp_evaluate_forked(const xp_point *pt, double timeout_s, res_t *r, char *err, size_t errlen)
+{
+	return xp_fork_call(eval_fn, pt, r, sizeof *r, timeout_s, NULL, err, errlen);
+}
+
+/* ---- one operator --------------------------------------------------- */
+
+int xp_kernel_eval(const arch_t *a, const wl_op *op, int attn_naive, xp_kernel_result *kr, char *err,
+                   size_t errlen)
+{
+	sim_kernel sk[3];
+	kern_info ki[3];
+	sim_segment seg;
+	sim_kstat ks[3];
+	double seg_s[1];
+	sim_stats st;
+	memset(kr, 0, sizeof *kr);
+	memset(&st, 0, sizeof st);
+	memset(ks, 0, sizeof ks);
+	int n = kern_lower_op(a, op, FUSE_COMPILER, attn_naive, sk, ki, 3, err, errlen);
+	if (n < 0)
+		return -1;
+	sim_program p;
+	memset(&p, 0, sizeof p);
+	kern_chip(a, &p);
+	/* one kernel alone: no launch gap in front of it (kernel timers start at
+	 * the kernel), as a measured kernel time would be */
+	for (int i = 0; i < n; i++)
+		sk[i].launch = i > 0;
+	memset(&seg, 0, sizeof seg);
+	snprintf(seg.name, sizeof seg.name, "kernel");
+	seg.role = SEG_STEP;
+	seg.count = 1;
+	seg.first = 0;
+	seg.n = n;
+	p.kernels = sk;
+	p.nkernels = n;
+	p.segs = &seg;
+	p.nsegs = 1;
+	st.seg_s = seg_s;
+	st.k = ks;
+	if (sim_run(&p, &st, err, errlen))
+		return -1;
+	snprintf(kr->arch, sizeof kr->arch, "%s", a->name);
+	snprintf(kr->op, sizeof kr->op, "%s", wl_op_kind_names[op->kind]);
+	kr->time_s = st.step_s;
+	kr->nkernels = n;
+	double tc = 0, tm = 0;
+	for (int i = 0; i < n; i++) {
+		kr->flops += ki[i].flops;
+		kr->mem_bytes += ki[i].mem_bytes;
+		kr->sram_bytes += ki[i].sram_bytes;
+		kr->comm_bytes += ki[i].comm_bytes;
+		tc += fmax(ki[i].ideal_compute_s, ks[i].busy_mac_s);
+		tm += ki[i].ideal_mem_s;
+		snprintf(kr->tiling[i], sizeof kr->tiling[i], "%.95s", ki[i].tiling);
+		snprintf(kr->names[i], sizeof kr->names[i], "%.39s", ki[i].name);
+		kr->ktime[i] = ks[i].time_s;
+	}
+	if (op->kind == OP_ATTN || op->kind == OP_GEMM)
+		kr->flops = op->flops > 0 ? op->flops : kr->flops;
+	kr->achieved_flops = kr->time_s > 0 ? kr->flops / kr->time_s : 0;
+	kr->achieved_bw = kr->time_s > 0 ? kr->mem_bytes / kr->time_s : 0;
+	kr->peak_flops = arch_peak_flops(a, (arch_dtype)op->dtype);
+	kr->peak_bw = arch_mem_bw_Bps(a);
+	if (op->kind == OP_COMM)
+		kr->bound = BOUND_COMM;
+	else if (fmax(tc, tm) < 0.5 * kr->time_s)
+		kr->bound = BOUND_LATENCY;
+	else
+		kr->bound = tc >= tm ? BOUND_COMPUTE : BOUND_MEMORY;
+	kr->events = st.events;
+	return 0;
+}

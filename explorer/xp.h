@@ -1,0 +1,81 @@
+/*
+ * xp.h - the explorer: design points, forked workers, the command line.
+ *
+ * A design point is an arch, a model and a scenario, each with overrides.
+ * The parent resolves and validates it (so bad input never reaches a
+ * worker), then a forked worker elaborates SystemC once, simulates, and
+ * sends the fixed-size result back over a pipe.  Only the parent writes
+ * SQLite.
+ */
+#ifndef CODESIM_XP_H
+#define CODESIM_XP_H
+
+#include "../arch/arch.h"
+#include "../kernels/kern.h"
+#include "../results/res.h"
+#include "../workloads/wl.h"
+
+#define XP_MAX_SETS 64
+
+typedef struct {
+	char arch[256];
+	char model[256];
+	wl_scenario sc;
+	int nsets;
+	char sets[XP_MAX_SETS][160];   /* "arch.x=v", "model.x=v", "run.x=v" */
+} xp_spec;
+
+typedef struct {
+	arch_t arch;
+	wl_model model;
+	wl_scenario sc;
+} xp_point;
+
+void xp_spec_init(xp_spec *s);
+/* Load presets, apply overrides, validate.  -1 with err on bad input. */
+int xp_resolve(const char *home, const xp_spec *spec, xp_point *pt, char *err, size_t errlen);
+/* The canonical text of a resolved point (its identity). */
+size_t xp_point_text(const xp_point *pt, char *buf, size_t len);
+
+/* Simulate in this process (SystemC: once per process). 0, or -1 with
+ * err for an internal error; an infeasible point is 0 with r->feasible 0. */
+int xp_evaluate(const xp_point *pt, res_t *r, char *err, size_t errlen);
+
+/* Fork a worker that runs fn(arg, out) and sends `size` bytes of out back.
+ * timeout_s <= 0: none.  Returns 0; -1 with err when the worker crashed,
+ * failed or timed out (*timed_out set). */
+typedef int (*xp_work_fn)(const void *arg, void *out, char *err, size_t errlen);
+int xp_fork_call(xp_work_fn fn, const void *arg, void *out, size_t size, double timeout_s,
+                 int *timed_out, char *err, size_t errlen);
+
+/* Evaluate a point in a forked worker. */
+int xp_evaluate_forked(const xp_point *pt, double timeout_s, res_t *r, char *err, size_t errlen);
+
+/* One operator alone (codesim kernel). */
+typedef struct {
+	char arch[64];
+	char op[16];
+	double time_s, flops, mem_bytes, sram_bytes, comm_bytes;
+	double achieved_flops, achieved_bw;
+	double peak_flops, peak_bw;
+	int bound;
+	int nkernels;
+	char tiling[3][96];
+	char names[3][40];
+	double ktime[3];
+	long events;
+} xp_kernel_result;
+
+int xp_kernel_eval(const arch_t *a, const wl_op *op, int attn_naive, xp_kernel_result *kr,
+                   char *err, size_t errlen);
+
+/* The command line. */
+int xp_main(int argc, char **argv);
+/* Parse the options of a design point (run, compare, recommend share them);
+ * extra(i, argc, argv, ctx) may take command-specific options and returns
+ * how many argv entries it consumed (0: not its option, -1: error). */
+typedef int (*xp_extra_opt)(int i, int argc, char **argv, void *ctx);
+int xp_parse_point(int argc, char **argv, int first, xp_spec *spec, int *json, int *verbose,
+                   xp_extra_opt extra, void *ctx);
+
+#endif

@@ -1,0 +1,241 @@
+/*
+ * gemm.c - GEMM tiling: legal tile shapes per matrix-unit kind, an estimate
+ * to rank them, and the tile program of the chosen one.
+ *
+ * Tensor-core chips (GPU): thread-block tiles bm x bn x bk in `stages`
+ * shared-memory buffers; an edge tile still computes the whole tile (tile
+ * quantization); tiles run in waves over cores x resident blocks (wave
+ * quantization); split-K fills the chip when the grid is small.
+ * Systolic chips (TPU MXU, LPU MXM): weight-stationary folds of the array,
+ * (2R + C + T - 2) cycles per fold (Samajdar et al., SCALE-Sim, ISPASS
+ * 2020), so small or ragged matrices waste cycles; VMEM holds a tile's
+ * operands double-buffered plus its fp32 accumulator.
+ * Reuse between tiles in the shared SRAM (L2/CMEM): each operand is read
+ * from memory once if it stays resident across the raster, else once per
+ * sweep of the other dimension; the better raster order is taken, as
+ * swizzling libraries do.
+ */
+#include "kern.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static long cdiv(long a, long b) { return (a + b - 1) / b; }
+static long pad(long a, long g) { return g > 1 ? cdiv(a, g) * g : a; }
+
+double kern_systolic_cycles(long rows, long cols, long m, long n, long k)
+{
+	double folds = (double)cdiv(k, rows) * (double)cdiv(n, cols);
+	return folds * (double)(2 * rows + cols + m - 2);
+}
+
+double kern_tile_mac_cycles(const arch_t *a, int dtype, long bm, long bn, long k)
+{
+	double macs = arch_macs_per_clk(a, (arch_dtype)dtype);
+	double eff = a->core.matrix_efficiency;
+	if (macs <= 0)
+		return INFINITY;
+	if (a->core.mxu_kind == MXU_SYSTOLIC) {
+		long R = a->core.mxu_rows, C = a->core.mxu_cols;
+		/* a dtype faster than one MAC per PE per cycle packs several */
+		double rate = macs / ((double)R * C);
+		return kern_systolic_cycles(R, C, bm, bn, k) / rate / eff;
+	}
+	double work = (double)pad(bm, a->core.mma_m) * pad(bn, a->core.mma_n) * pad(k, a->core.mma_k);
+	return work / macs / eff;
+}
+
+typedef struct {
+	double a_B, b_B, out_B;     /* whole problem */
+	double loads, hbm, sram;    /* summed over tiles */
+	double tiles;
+	long tm, tn;
+} gemm_traffic;
+
+static void traffic(const arch_t *a, long m, long n, long k, long batch, double eb,
+                    const kern_tiling *t, gemm_traffic *tr)
+{
+	long tm = cdiv(m, t->bm), tn = cdiv(n, t->bn);
+	tr->tm = tm, tr->tn = tn;
+	tr->tiles = (double)tm * tn * t->split_k * batch;
+	tr->a_B = (double)m * k * eb * batch;
+	tr->b_B = (double)k * n * eb * batch;
+	tr->out_B = (double)m * n * eb * batch;
+	/* every tile reads its A panel and B panel for its k range */
+	tr->loads = tr->a_B * tn + tr->b_B * tm;
+	double l2 = a->global_sram.size_MiB * 1048576.0;
+	int have_l2 = l2 > 0 && a->global_sram.bandwidth_GBps > 0 && arch_has_hbm(a);
+	if (!have_l2) {
+		tr->hbm = tr->loads;
+	} else {
+		double W = fmin(tr->tiles, (double)a->core.count * t->bpc) / t->split_k / batch;
+		if (W < 1)
+			W = 1;
+		double per_a = tr->a_B / batch, per_b = tr->b_B / batch;
+		double best;
+		if (per_a + per_b <= l2) {
+			best = tr->a_B + tr->b_B;
+		} else {
+			/* raster along n: a wave covers W/tn rows; B re-read per group of rows */
+			double rows = fmax(1.0, floor(W / tn));
+			double b_reads = per_b <= l2 ? 1 : ceil(tm / rows);
+			double a_reads_n = W >= tn ? 1 : 1;   /* an A panel is shared inside the wave */
+			double r1 = per_a * a_reads_n + per_b * b_reads;
+			/* raster along m */
+			double cols = fmax(1.0, floor(W / tm));
+			double a_reads = per_a <= l2 ? 1 : ceil(tn / cols);
+			double r2 = per_a * a_reads + per_b;
+			best = fmin(r1, r2) * batch;
+		}
+		tr->hbm = fmin(best, tr->loads);
+	}
+	tr->sram = tr->loads - tr->hbm;
+}
+
+static double smem_of(const arch_t *a, const kern_tiling *t, double eb)
+{
+	double s = t->stages * ((double)t->bm * t->bk + (double)t->bk * t->bn) * eb;
+	if (a->core.mxu_kind == MXU_SYSTOLIC)
+		s += (double)t->bm * t->bn * 4;    /* fp32 accumulator held in VMEM */
+	return s;
+}
+
+static double estimate(const arch_t *a, long m, long n, long k, long batch, int dtype,
+                       const kern_tiling *t)
+{
+	double eb = arch_dtype_bytes((arch_dtype)dtype);
+	gemm_traffic tr;
+	traffic(a, m, n, k, batch, eb, t, &tr);
+	long kk = cdiv(k, t->split_k);
+	double clk = arch_clock_hz(a);
+	double cyc = kern_tile_mac_cycles(a, dtype, t->bm, t->bn, kk);
+	double per_core = ceil(tr.tiles / a->core.count);
+	double t_c = per_core * cyc / clk;
+	double mem_bw = arch_mem_bw_Bps(a) * (arch_has_hbm(a) ? a->memory.efficiency : 1.0);
+	double sram_bw = a->global_sram.bandwidth_GBps * 1e9;
+	/* split-K writes fp32 partials and reads them back to reduce */
+	double store = t->split_k > 1 ? tr.out_B / eb * 8.0 * t->split_k : tr.out_B;
+	double t_m = (tr.hbm + store) / mem_bw;
+	if (tr.sram > 0 && sram_bw > 0)
+		t_m = fmax(t_m, tr.sram / sram_bw);
+	double conc = fmin(tr.tiles, (double)a->core.count * t->bpc);
+	double steps = (double)cdiv(kk, t->bk);
+	double first = (tr.loads / tr.tiles) / steps * conc / mem_bw;
+	double lat = (arch_has_hbm(a) ? a->memory.latency_ns : a->global_sram.latency_ns) * 1e-9;
+	return fmax(t_c, t_m) + lat + first + cyc / clk / steps;
+}
+
+int kern_gemm_search(const arch_t *a, long m, long n, long k, long batch, int dtype,
+                     double sram_limit_B, kern_tiling *out)
+{
+	static const int tens_mn[] = {16, 32, 64, 128, 256};
+	static const int tens_k[] = {32, 64, 128};
+	static const int sys_m[] = {8, 32, 128, 256, 512, 1024, 2048, 4096, 8192};
+	static const int splits[] = {1, 2, 4, 8, 16, 32};
+	double eb = arch_dtype_bytes((arch_dtype)dtype);
+	double limit = a->core.sram_KiB * 1024.0;
+	if (sram_limit_B > 0 && sram_limit_B < limit)
+		limit = sram_limit_B;
+	kern_tiling best = {0};
+	best.est_s = INFINITY;
+	int sys = a->core.mxu_kind == MXU_SYSTOLIC;
+	long R = a->core.mxu_rows, C = a->core.mxu_cols;
+	int nm = sys ? (int)(sizeof sys_m / sizeof *sys_m) : (int)(sizeof tens_mn / sizeof *tens_mn);
+	for (int im = 0; im < nm; im++) {
+		int bm = sys ? sys_m[im] : tens_mn[im];
+		if (!sys && bm < a->core.mma_m)
+			continue;
+		if (bm > 2 * pad(m, sys ? 8 : a->core.mma_m) && bm > (sys ? 8 : a->core.mma_m))
+			continue;   /* far larger than the problem: never better */
+		for (int in = 0; in < 8; in++) {
+			int bn = sys ? (int)(C << in) : (in < 5 ? tens_mn[in] : 0);
+			if (bn <= 0 || (!sys && bn < a->core.mma_n) || (sys && in > 4))
+				continue;
+			if (bn > 2 * pad(n, sys ? C : a->core.mma_n) && bn > (sys ? C : a->core.mma_n))
+				continue;
+			for (int ik = 0; ik < 6; ik++) {
+				int bk = sys ? (int)(R << ik) : (ik < 3 ? tens_k[ik] : 0);
+				if (bk <= 0 || (!sys && bk < a->core.mma_k))
+					continue;
+				for (int st = 2; st <= (sys ? 2 : 4); st++) {
+					for (size_t is = 0; is < sizeof splits / sizeof *splits; is++) {
+						int sk = splits[is];
+						if (sk > 1 && cdiv(k, sk) < 2L * bk)
+							continue;
+						kern_tiling t = {bm, bn, bk, st, 1, sk, 0, 0};
+						t.smem_B = smem_of(a, &t, eb);
+						if (t.smem_B > limit)
+							continue;
+						int fit = (int)floor(limit / t.smem_B);
+						t.bpc = fit < a->core.max_blocks ? fit : a->core.max_blocks;
+						if (t.bpc < 1)
+							continue;
+						t.est_s = estimate(a, m, n, k, batch, dtype, &t);
+						if (t.est_s < best.est_s * (1 - 1e-9))
+							best = t;
+					}
+				}
+			}
+		}
+	}
+	if (!isfinite(best.est_s))
+		return -1;
+	*out = best;
+	return 0;
+}
+
+void kern_gemm_build(const arch_t *a, long m, long n, long k, long batch, int dtype,
+                     const kern_tiling *t, int b_is_weight, sim_kernel *sk, kern_info *ki)
+{
+	double eb = arch_dtype_bytes((arch_dtype)dtype);
+	gemm_traffic tr;
+	(void)b_is_weight;
+	traffic(a, m, n, k, batch, eb, t, &tr);
+	long kk = cdiv(k, t->split_k);
+	long me = m - (tr.tm - 1) * t->bm, ne = n - (tr.tn - 1) * t->bn;
+	double hbm_frac = tr.loads > 0 ? tr.hbm / tr.loads : 1;
+	int sys = a->core.mxu_kind == MXU_SYSTOLIC;
+	memset(sk, 0, sizeof *sk);
+	sk->blocks_per_core = t->bpc;
+	sk->launch = 1;
+	sk->count = 1;
+	/* four classes: interior, last row of tiles, last column, corner */
+	long ext_m[2] = {t->bm, me}, ext_n[2] = {t->bn, ne};
+	double cnt_m[2] = {(double)tr.tm - 1, 1}, cnt_n[2] = {(double)tr.tn - 1, 1};
+	double mult = (double)t->split_k * batch;
+	for (int i = 0; i < 2; i++)
+		for (int j = 0; j < 2; j++) {
+			double cnt = cnt_m[i] * cnt_n[j] * mult;
+			if (cnt <= 0)
+				continue;
+			sim_tiles *c = &sk->tc[sk->ntc++];
+			long em = ext_m[i], en = ext_n[j];
+			/* tensor cores compute the whole tile; a systolic array streams only real rows */
+			c->n_tiles = cnt;
+			c->mac_cycles = kern_tile_mac_cycles(a, dtype, sys ? em : t->bm, sys ? en : t->bn, kk);
+			double ld = ((double)em * kk + (double)kk * en) * eb;
+			c->mem_bytes = ld * hbm_frac;
+			c->sram_bytes = ld - c->mem_bytes;
+			c->store_bytes = (double)em * en * (t->split_k > 1 ? 8.0 : eb);
+			c->ksteps = (int)cdiv(kk, t->bk);
+		}
+	if (ki) {
+		memset(ki, 0, sizeof *ki);
+		ki->tile_m = t->bm, ki->tile_n = t->bn, ki->tile_k = t->bk;
+		ki->stages = t->stages, ki->blocks_per_core = t->bpc, ki->split_k = t->split_k;
+		ki->tiles = tr.tiles;
+		ki->waves = tr.tiles / ((double)a->core.count * t->bpc);
+		ki->sram_per_tile_B = t->smem_B;
+		ki->flops = 2.0 * m * n * k * batch;
+		double store = 0;
+		for (int c = 0; c < sk->ntc; c++)
+			store += sk->tc[c].store_bytes * sk->tc[c].n_tiles;
+		ki->mem_bytes = tr.hbm + store;
+		ki->sram_bytes = tr.sram;
+		ki->ideal_compute_s = ki->flops / (arch_peak_flops(a, (arch_dtype)dtype) * a->core.matrix_efficiency);
+		ki->ideal_mem_s = ki->mem_bytes / (arch_mem_bw_Bps(a) * (arch_has_hbm(a) ? a->memory.efficiency : 1));
+		snprintf(ki->tiling, sizeof ki->tiling, "%dx%dx%d s%d x%d/core split%d grid %.0f (%.2f waves)",
+		         t->bm, t->bn, t->bk, t->stages, t->bpc, t->split_k, tr.tiles, ki->waves);
+	}
+}

@@ -1,0 +1,565 @@
+/*
+ * lower.c - operators to tile kernels, fusion policies, the tile program.
+ *
+ * Fusion policies (DESIGN, issue "tile kernels"):
+ *  eager      every op is its own kernel: a launch each, every intermediate
+ *             goes to memory and back.
+ *  compiler   element-wise, normalization and activation ops are folded
+ *             into the neighbouring GEMM/attention kernel (epilogue, or the
+ *             prologue of the next one); their intermediates never leave
+ *             the core; only external inputs (a residual stream) are read.
+ *  megakernel one persistent kernel per segment: a single launch, fused as
+ *             above, and activations passed between ops through the shared
+ *             SRAM when they fit in it; weights still stream from memory.
+ */
+#include "kern.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static long cdiv(long a, long b) { return (a + b - 1) / b; }
+
+void kern_chip(const arch_t *a, sim_program *p)
+{
+	p->cores = a->core.count;
+	p->clock_hz = arch_clock_hz(a);
+	if (arch_has_hbm(a)) {
+		p->mem_bw_Bps = a->memory.bandwidth_GBps * 1e9 * a->memory.efficiency;
+		p->mem_latency_s = a->memory.latency_ns * 1e-9;
+		p->sram_bw_Bps = a->global_sram.bandwidth_GBps * 1e9;
+		p->sram_latency_s = a->global_sram.latency_ns * 1e-9;
+	} else {
+		/* SRAM-only chip: the global SRAM is the backing store */
+		p->mem_bw_Bps = a->global_sram.bandwidth_GBps * 1e9;
+		p->mem_latency_s = a->global_sram.latency_ns * 1e-9;
+		p->sram_bw_Bps = 0;
+		p->sram_latency_s = 0;
+	}
+	p->launch_s = a->sched.launch_overhead_us * 1e-6;
+	p->static_schedule = a->sched.static_schedule;
+	p->pp = p->vpp = p->n_micro = 1;
+}
+
+static double mem_bw(const arch_t *a)
+{
+	return arch_mem_bw_Bps(a) * (arch_has_hbm(a) ? a->memory.efficiency : 1.0);
+}
+
+static void info_common(const arch_t *a, int dtype, kern_info *ki)
+{
+	double pk = arch_peak_flops(a, (arch_dtype)dtype) * a->core.matrix_efficiency;
+	ki->ideal_mem_s = ki->mem_bytes / mem_bw(a);
+	if (ki->ideal_compute_s <= 0 && pk > 0)
+		ki->ideal_compute_s = ki->flops / pk;
+}
+
+/* ---- vector ops: memory-bound tiles over rows ---------------------- */
+
+static void lower_vector(const arch_t *a, const wl_op *op, double in_B, double out_B,
+                         sim_kernel *sk, kern_info *ki)
+{
+	memset(sk, 0, sizeof *sk);
+	double bytes = in_B + out_B;
+	/* 64 KiB of traffic per tile, at most 8 tiles per core resident in turn */
+	double tiles = ceil(fmax(1.0, fmin(bytes / 65536.0, (double)a->core.count * 8)));
+	sk->ntc = 1;
+	sk->tc[0].n_tiles = tiles;
+	sk->tc[0].mem_bytes = in_B / tiles;
+	sk->tc[0].store_bytes = out_B / tiles;
+	sk->tc[0].vec_cycles = op->vflops / tiles / a->core.vector_flops_per_clk;
+	sk->tc[0].ksteps = 2;
+	sk->blocks_per_core = a->core.max_blocks;
+	sk->launch = 1;
+	sk->count = 1;
+	memset(ki, 0, sizeof *ki);
+	ki->tiles = tiles;
+	ki->waves = tiles / ((double)a->core.count * sk->blocks_per_core);
+	ki->flops = op->vflops;
+	ki->mem_bytes = bytes;
+	ki->ideal_compute_s = op->vflops / (a->core.vector_flops_per_clk * a->core.count * arch_clock_hz(a));
+	info_common(a, op->dtype, ki);
+	snprintf(ki->tiling, sizeof ki->tiling, "row tiles of %.0f KiB, grid %.0f", bytes / tiles / 1024, tiles);
+}
+
+/* ---- attention ------------------------------------------------------ */
+
+/* Flash attention: one tile per (batch, head, query block); the tile
+ * streams K/V blocks with an online softmax, scores stay on the core.
+ * Decode (few queries): split the KV length to fill the chip
+ * (flash-decoding); the query heads of a KV group share the K/V stream. */
+static void lower_flash(const arch_t *a, const wl_op *op, sim_kernel *sk, kern_info *ki)
+{
+	double eb = arch_dtype_bytes((arch_dtype)op->dtype);
+	long q = op->q_len, kv = op->kv_len;
+	int hd = op->head_dim, grp = op->heads / (op->kv_heads > 0 ? op->kv_heads : 1);
+	int sys = a->core.mxu_kind == MXU_SYSTOLIC;
+	long br = q >= 128 ? (sys ? a->core.mxu_rows : 128) : q * grp;  /* query rows per tile */
+	long bc = sys ? a->core.mxu_cols : 128;                            /* kv columns per step */
+	double units;                 /* tiles */
+	long rows;                    /* query rows one tile computes */
+	double kv_per_tile;           /* kv positions a tile visits */
+	if (q >= 128) {
+		rows = br;
+		units = (double)op->batch * op->heads * cdiv(q, br);
+		kv_per_tile = op->causal ? (double)(kv - q) + (q + br) / 2.0 : (double)kv;
+	} else {
+		rows = br;                /* q * group rows of one KV head */
+		double base = (double)op->batch * op->kv_heads;
+		double want = (double)a->core.count * a->core.max_blocks;
+		double splits = fmax(1.0, fmin(ceil(want / base), ceil((double)kv / bc)));
+		units = base * splits;
+		kv_per_tile = (double)kv / splits;
+	}
+	double pass = op->backward ? 2.5 : 1.0;   /* backward: 5 matmuls vs 2 */
+	double mac_cyc = pass * 2.0 * kern_tile_mac_cycles(a, op->dtype, rows, hd, (long)ceil(kv_per_tile)) ;
+	/* QK^T and PV are each rows x kv x hd; kern_tile_mac_cycles(rows, hd, kv)
+	 * is one of them (padding to the MMA shape included) */
+	double vec = pass * rows * kv_per_tile * 5.0 / a->core.vector_flops_per_clk;
+	double kv_load = kv_per_tile * hd * 2.0 * eb;              /* K and V blocks */
+	double q_load = (double)rows * hd * eb * (op->backward ? 3 : 1);  /* Q (+O, dO) */
+	double out = (double)rows * hd * eb * (op->backward ? 1 : 1);
+	double extra_bwd = op->backward ? kv_per_tile * hd * 2.0 * 4 / (q >= 128 ? cdiv(q, br) : 1) : 0;
+	/* K/V re-read by every query block and every head of a group: through L2
+	 * if the group's K/V fit there, else from memory */
+	double kv_unique = (double)op->batch * op->kv_heads * kv * hd * 2.0 * eb;
+	double kv_reads = units * kv_load;
+	double l2 = a->global_sram.size_MiB * 1048576.0;
+	int have_l2 = l2 > 0 && a->global_sram.bandwidth_GBps > 0 && arch_has_hbm(a);
+	double kv_mem = have_l2 && kv_unique / fmax(1.0, (double)op->batch * op->kv_heads) *
+	                fmin((double)op->batch * op->kv_heads, (double)a->core.count) <= l2
+	                    ? kv_unique : kv_reads;
+	if (kv_mem > kv_reads)
+		kv_mem = kv_reads;
+	memset(sk, 0, sizeof *sk);
+	sk->ntc = 1;
+	sim_tiles *c = &sk->tc[0];
+	c->n_tiles = units;
+	c->mac_cycles = mac_cyc;
+	c->vec_cycles = vec;
+	c->mem_bytes = (kv_mem / units) + q_load;
+	c->sram_bytes = (kv_reads - kv_mem) / units;
+	c->store_bytes = out + extra_bwd;
+	c->ksteps = (int)fmax(1, ceil(kv_per_tile / bc));
+	/* SRAM: Q block + double-buffered K/V blocks */
+	double smem = (double)rows * hd * eb + 2.0 * 2.0 * bc * hd * eb;
+	int fit = (int)floor(a->core.sram_KiB * 1024.0 / smem);
+	sk->blocks_per_core = fit < 1 ? 1 : (fit < a->core.max_blocks ? fit : a->core.max_blocks);
+	sk->launch = 1;
+	sk->count = 1;
+	memset(ki, 0, sizeof *ki);
+	ki->tile_m = (int)rows, ki->tile_n = (int)bc, ki->tile_k = hd;
+	ki->tiles = units;
+	ki->blocks_per_core = sk->blocks_per_core;
+	ki->waves = units / ((double)a->core.count * sk->blocks_per_core);
+	ki->sram_per_tile_B = smem;
+	ki->flops = op->flops;
+	ki->mem_bytes = units * (c->mem_bytes + c->store_bytes);
+	ki->sram_bytes = units * c->sram_bytes;
+	info_common(a, op->dtype, ki);
+	snprintf(ki->tiling, sizeof ki->tiling, "flash Br=%ld Bc=%ld d=%d grid %.0f (%.2f waves)%s", rows, bc, hd,
+	         units, ki->waves, q < 128 ? " split-kv" : "");
+}
+
+/* ---- collectives ---------------------------------------------------- */
+
+int kern_collective(const arch_t *a, int coll, double bytes, int group, sim_kernel *sk, kern_info *ki)
+{
+	memset(sk, 0, sizeof *sk);
+	sk->is_comm = 1;
+	sk->count = 1;
+	int per_node = a->system.chips_per_node;
+	int inner = group < per_node ? group : per_node;
+	int nodes = (group + inner - 1) / inner;
+	double up_bw = a->system.scaleup_bandwidth_GBps * 1e9 * a->system.scaleup_efficiency;
+	double out_bw = a->system.scaleout_bandwidth_GBps * 1e9 * a->system.scaleout_efficiency;
+	double up_lat = a->system.scaleup_latency_us * 1e-6, out_lat = a->system.scaleout_latency_us * 1e-6;
+	if (up_bw <= 0) {
+		up_bw = out_bw;
+		up_lat = out_lat;
+	}
+	if (out_bw <= 0) {
+		out_bw = up_bw;
+		out_lat = up_lat;
+	}
+	/* ring steps per phase: all-reduce = reduce-scatter + all-gather */
+	int rs = coll == COLL_ALLREDUCE ? 2 : 1;
+	switch (coll) {
+	case COLL_ALLREDUCE:
+	case COLL_ALLGATHER:
+	case COLL_REDUCESCATTER:
+		/* hierarchical ring: inside the scale-up domain on the full payload,
+		 * then across nodes on this chip's 1/inner share */
+		if (inner > 1) {
+			sim_phase *p = &sk->ph[sk->nphases++];
+			p->steps = rs * (inner - 1);
+			p->bytes_per_step = bytes / inner;
+			p->bw_Bps = up_bw;
+			p->latency_s = up_lat;
+			p->link = 0;
+		}
+		if (nodes > 1) {
+			sim_phase *p = &sk->ph[sk->nphases++];
+			p->steps = rs * (nodes - 1);
+			p->bytes_per_step = bytes / inner / nodes;
+			p->bw_Bps = out_bw;
+			p->latency_s = out_lat;
+			p->link = 1;
+		}
+		break;
+	case COLL_ALLTOALL: {
+		/* each chip sends bytes/group to every peer, all at once */
+		double off = nodes > 1 ? (double)(group - inner) / group : 0;
+		double on = (double)(inner - 1) / group;
+		if (on > 0) {
+			sim_phase *p = &sk->ph[sk->nphases++];
+			p->steps = 1;
+			p->bytes_per_step = bytes * on;
+			p->bw_Bps = up_bw;
+			p->latency_s = up_lat;
+		}
+		if (off > 0) {
+			sim_phase *p = &sk->ph[sk->nphases++];
+			p->steps = 1;
+			p->bytes_per_step = bytes * off;
+			p->bw_Bps = out_bw;
+			p->latency_s = out_lat;
+			p->link = 1;
+		}
+		break;
+	}
+	case COLL_P2P: {
+		sim_phase *p = &sk->ph[sk->nphases++];
+		p->steps = 1;
+		p->bytes_per_step = bytes;
+		p->bw_Bps = group <= per_node ? up_bw : out_bw;
+		p->latency_s = group <= per_node ? up_lat : out_lat;
+		p->link = group > per_node;
+		break;
+	}
+	default:
+		return -1;
+	}
+	if (ki) {
+		memset(ki, 0, sizeof *ki);
+		ki->comm_bytes = bytes;
+		double t = 0;
+		for (int i = 0; i < sk->nphases; i++)
+			t += sk->ph[i].steps * (sk->ph[i].latency_s + sk->ph[i].bytes_per_step / sk->ph[i].bw_Bps);
+		ki->ideal_mem_s = t;
+		snprintf(ki->tiling, sizeof ki->tiling, "%s over %d chips (%d x %d)%s", wl_coll_names[coll], group, inner,
+		         nodes, nodes > 1 ? " hierarchical" : "");
+	}
+	return 0;
+}
+
+/* ---- one op --------------------------------------------------------- */
+
+int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_naive, sim_kernel *sk,
+                  kern_info *ki, int max_out, char *err, size_t errlen)
+{
+	(void)fusion;
+	if (max_out < 1)
+		return -1;
+	switch (op->kind) {
+	case OP_GEMM: {
+		kern_tiling t;
+		if (kern_gemm_search(a, op->m, op->n, op->k, op->batch, op->dtype, 0, &t)) {
+			snprintf(err, errlen, "%s: no GEMM tiling fits %.0f KiB of core SRAM", op->name, a->core.sram_KiB);
+			return -1;
+		}
+		kern_gemm_build(a, op->m, op->n, op->k, op->batch, op->dtype, &t, op->b_is_weight, sk, ki);
+		info_common(a, op->dtype, ki);
+		break;
+	}
+	case OP_ATTN:
+		if (attn_naive && !op->backward && max_out >= 3) {
+			/* scores materialized: S = QK^T (batched GEMM), softmax, O = PV */
+			wl_op s = *op;
+			long grp = op->heads;
+			double eb = arch_dtype_bytes((arch_dtype)op->dtype);
+			kern_tiling t;
+			if (kern_gemm_search(a, op->q_len, op->kv_len, op->head_dim, op->batch * grp, op->dtype, 0, &t))
+				goto no_tiling;
+			kern_gemm_build(a, op->q_len, op->kv_len, op->head_dim, op->batch * grp, op->dtype, &t, 0, &sk[0], &ki[0]);
+			info_common(a, op->dtype, &ki[0]);
+			s.kind = OP_SOFTMAX;
+			double scores = (double)op->q_len * op->kv_len * op->batch * grp;
+			s.vflops = scores * 5;
+			lower_vector(a, &s, scores * eb, scores * eb, &sk[1], &ki[1]);
+			if (kern_gemm_search(a, op->q_len, op->head_dim, op->kv_len, op->batch * grp, op->dtype, 0, &t))
+				goto no_tiling;
+			kern_gemm_build(a, op->q_len, op->head_dim, op->kv_len, op->batch * grp, op->dtype, &t, 0, &sk[2], &ki[2]);
+			info_common(a, op->dtype, &ki[2]);
+			for (int i = 0; i < 3; i++) {
+				ki[i].cls = CLS_ATTN;
+				ki[i].kind = OP_ATTN;
+				sk[i].cls = CLS_ATTN;
+			}
+			snprintf(ki[0].name, sizeof ki[0].name, "%.28s.scores", op->name);
+			snprintf(ki[1].name, sizeof ki[1].name, "%.28s.softmax", op->name);
+			snprintf(ki[2].name, sizeof ki[2].name, "%.28s.pv", op->name);
+			for (int i = 0; i < 3; i++)
+				snprintf(sk[i].name, sizeof sk[i].name, "%s", ki[i].name);
+			return 3;
+		}
+		lower_flash(a, op, sk, ki);
+		break;
+	case OP_COMM:
+		if (kern_collective(a, op->coll, op->comm_bytes, op->group, sk, ki)) {
+			snprintf(err, errlen, "%s: unknown collective", op->name);
+			return -1;
+		}
+		sk->overlap = op->overlap;
+		break;
+	default:
+		lower_vector(a, op, op->bytes_in, op->bytes_out, sk, ki);
+		break;
+	}
+	snprintf(sk->name, sizeof sk->name, "%s", op->name);
+	snprintf(ki->name, sizeof ki->name, "%s", op->name);
+	sk->cls = op->cls;
+	ki->cls = op->cls;
+	ki->kind = op->kind;
+	ki->recomputed = op->recomputed;
+	if (op->kind != OP_ATTN && op->kind != OP_COMM && op->kind != OP_GEMM)
+		ki->flops = op->flops;
+	return 1;
+no_tiling:
+	snprintf(err, errlen, "%s: no tiling fits %.0f KiB of core SRAM", op->name, a->core.sram_KiB);
+	return -1;
+}
+
+/* ---- the program ---------------------------------------------------- */
+
+static int push_kernel(kern_program *kp, const sim_kernel *sk, const kern_info *ki)
+{
+	sim_program *p = &kp->prog;
+	if (p->nkernels == kp->cap_k) {
+		int cap = kp->cap_k ? kp->cap_k * 2 : 64;
+		sim_kernel *nk = realloc(p->kernels, (size_t)cap * sizeof *nk);
+		if (!nk)
+			return -1;
+		p->kernels = nk;
+		kern_info *ni = realloc(kp->info, (size_t)cap * sizeof *ni);
+		if (!ni)
+			return -1;
+		kp->info = ni;
+		kp->cap_k = cap;
+	}
+	p->kernels[p->nkernels] = *sk;
+	kp->info[p->nkernels] = *ki;
+	p->nkernels++;
+	return 0;
+}
+
+typedef struct {
+	long m, n, k, batch;
+	int dtype;
+	kern_tiling t;
+} memo_entry;
+
+/* Fold a vector op into a GEMM/attention kernel: its vector work spread
+ * over the kernel's tiles, its external inputs read in the epilogue. */
+static double fold_into(const arch_t *a, sim_kernel *host, kern_info *hi, const wl_op *op)
+{
+	double tiles = 0;
+	for (int c = 0; c < host->ntc; c++)
+		tiles += host->tc[c].n_tiles;
+	if (tiles <= 0)
+		return 0;
+	double vc = op->vflops / tiles / a->core.vector_flops_per_clk;
+	double ext = op->bytes_ext / tiles;
+	for (int c = 0; c < host->ntc; c++) {
+		host->tc[c].vec_cycles += vc;
+		host->tc[c].mem_bytes += ext;
+	}
+	hi->flops += op->flops;
+	hi->mem_bytes += op->bytes_ext;
+	hi->fused_ops++;
+	hi->ideal_mem_s = hi->mem_bytes / (arch_mem_bw_Bps(a) * (arch_has_hbm(a) ? a->memory.efficiency : 1));
+	/* the intermediate it would have read and written stays on chip */
+	return op->bytes_in - op->bytes_ext + op->bytes_out;
+}
+
+static int foldable(const wl_op *op)
+{
+	return op->kind == OP_NORM || op->kind == OP_ELEM || op->kind == OP_ROUTE;
+}
+
+int kern_lower(const arch_t *a, const wl_graph *g, int fusion, kern_program *kp, char *err, size_t errlen)
+{
+	memset(kp, 0, sizeof *kp);
+	kern_chip(a, &kp->prog);
+	sim_program *p = &kp->prog;
+	p->pp = g->pp;
+	p->vpp = g->vpp;
+	p->n_micro = g->n_micro;
+	double up_bw = a->system.scaleup_bandwidth_GBps * 1e9 * a->system.scaleup_efficiency;
+	p->p2p_s = g->p2p_bytes > 0 && up_bw > 0 ? g->p2p_bytes / up_bw + a->system.scaleup_latency_us * 1e-6 : 0;
+	kp->cap_s = g->nsegs;
+	p->segs = calloc((size_t)(g->nsegs ? g->nsegs : 1), sizeof *p->segs);
+	memo_entry *memo = NULL;
+	int nmemo = 0, capmemo = 0;
+	if (!p->segs)
+		goto oom;
+	int attn_naive = g->attn_naive;
+	for (int s = 0; s < g->nsegs; s++) {
+		const wl_segment *ws = &g->segs[s];
+		sim_segment *ss = &p->segs[p->nsegs++];
+		snprintf(ss->name, sizeof ss->name, "%s", ws->name);
+		ss->role = ws->role == ROLE_FWD ? SEG_FWD : ws->role == ROLE_BWD ? SEG_BWD
+		           : ws->role == ROLE_SYNC ? SEG_SYNC : SEG_STEP;
+		ss->count = ws->count;
+		ss->first = p->nkernels;
+		int pending_fold[64], npending = 0;   /* vector ops waiting for the next host */
+		int last_host = -1;                     /* index of the last GEMM/attention kernel */
+		double saved = 0;                       /* bytes fusion keeps on chip, one run */
+		double reps = ws->count * ((ws->role == ROLE_FWD || ws->role == ROLE_BWD) ? g->n_micro : 1);
+		for (int i = ws->first; i < ws->first + ws->n; i++) {
+			const wl_op *op = &g->ops[i];
+			wl_op o = *op;
+			/* eager never fuses; the others fold vector ops into a host */
+			if (fusion != FUSE_EAGER && foldable(op)) {
+				if (last_host >= 0 && last_host == p->nkernels - 1) {
+					saved += fold_into(a, &p->kernels[last_host], &kp->info[last_host], op);
+					continue;
+				}
+				if (npending < 64) {
+					pending_fold[npending++] = i;
+					continue;
+				}
+			}
+			sim_kernel sk[3];
+			kern_info ki[3];
+			int nk;
+			if (op->kind == OP_GEMM) {
+				kern_tiling t;
+				int hit = -1;
+				for (int j = 0; j < nmemo; j++)
+					if (memo[j].m == op->m && memo[j].n == op->n && memo[j].k == op->k &&
+					    memo[j].batch == op->batch && memo[j].dtype == op->dtype) {
+						hit = j;
+						break;
+					}
+				if (hit >= 0) {
+					t = memo[hit].t;
+				} else {
+					if (kern_gemm_search(a, op->m, op->n, op->k, op->batch, op->dtype, 0, &t)) {
+						snprintf(err, errlen, "%s: no GEMM tiling fits %.0f KiB of core SRAM", op->name,
+						         a->core.sram_KiB);
+						goto fail;
+					}
+					if (nmemo == capmemo) {
+						capmemo = capmemo ? capmemo * 2 : 32;
+						memo_entry *nm = realloc(memo, (size_t)capmemo * sizeof *nm);
+						if (!nm)
+							goto oom;
+						memo = nm;
+					}
+					memo[nmemo++] = (memo_entry){op->m, op->n, op->k, op->batch, op->dtype, t};
+				}
+				kern_gemm_build(a, op->m, op->n, op->k, op->batch, op->dtype, &t, op->b_is_weight, &sk[0], &ki[0]);
+				info_common(a, op->dtype, &ki[0]);
+				snprintf(sk[0].name, sizeof sk[0].name, "%s", op->name);
+				snprintf(ki[0].name, sizeof ki[0].name, "%s", op->name);
+				sk[0].cls = ki[0].cls = op->cls;
+				ki[0].kind = op->kind;
+				ki[0].recomputed = op->recomputed;
+				nk = 1;
+			} else {
+				nk = kern_lower_op(a, &o, fusion, attn_naive, sk, ki, 3, err, errlen);
+				if (nk < 0)
+					goto fail;
+			}
+			for (int j = 0; j < nk; j++) {
+				if (push_kernel(kp, &sk[j], &ki[j]))
+					goto oom;
+			}
+			if (op->kind == OP_GEMM || op->kind == OP_ATTN) {
+				last_host = p->nkernels - 1;
+				/* vector ops that came before fold into this kernel's prologue */
+				for (int j = 0; j < npending; j++)
+					saved += fold_into(a, &p->kernels[last_host], &kp->info[last_host], &g->ops[pending_fold[j]]);
+				npending = 0;
+			} else {
+				last_host = -1;
+			}
+		}
+		/* vector ops with no host left: their own kernels */
+		for (int j = 0; j < npending; j++) {
+			sim_kernel sk;
+			kern_info ki;
+			if (kern_lower_op(a, &g->ops[pending_fold[j]], fusion, 0, &sk, &ki, 1, err, errlen) < 0)
+				goto fail;
+			if (push_kernel(kp, &sk, &ki))
+				goto oom;
+		}
+		ss->n = p->nkernels - ss->first;
+		kp->mem_bytes_saved += saved * reps;
+		if (fusion == FUSE_MEGAKERNEL) {
+			/* one persistent kernel: one launch; activations through the shared
+			 * SRAM when a segment's working activations fit there */
+			double l2 = arch_has_hbm(a) ? a->global_sram.size_MiB * 1048576.0 : 0;
+			int first_compute = 1;
+			for (int k = ss->first; k < ss->first + ss->n; k++) {
+				sim_kernel *sk = &p->kernels[k];
+				if (sk->is_comm)
+					continue;
+				sk->launch = first_compute;
+				first_compute = 0;
+				const wl_op *src = NULL;
+				for (int i = ws->first; i < ws->first + ws->n; i++)
+					if (!strcmp(g->ops[i].name, sk->name)) {
+						src = &g->ops[i];
+						break;
+					}
+				if (src && src->kind == OP_GEMM && src->b_is_weight && l2 > 0) {
+					double act = ((double)src->m * src->k + (double)src->m * src->n) *
+					             arch_dtype_bytes((arch_dtype)src->dtype) * src->batch;
+					if (act <= l2) {
+						/* A operand and output stay on chip: move their memory
+						 * share to the shared SRAM */
+						for (int c = 0; c < sk->ntc; c++) {
+							sim_tiles *tc = &sk->tc[c];
+							double tot = tc->mem_bytes + tc->sram_bytes;
+							double wfrac = (double)src->n / (double)(src->m + src->n);
+							double keep = fmin(tc->mem_bytes, tot * wfrac);
+							tc->sram_bytes += tc->mem_bytes - keep;
+							tc->mem_bytes = keep;
+							tc->sram_bytes += tc->store_bytes;
+							tc->store_bytes = 0;
+						}
+						kern_info *ki = &kp->info[k];
+						double mb = 0, sb = 0;
+						for (int c = 0; c < sk->ntc; c++) {
+							mb += sk->tc[c].n_tiles * (sk->tc[c].mem_bytes + sk->tc[c].store_bytes);
+							sb += sk->tc[c].n_tiles * sk->tc[c].sram_bytes;
+						}
+						kp->mem_bytes_saved += (ki->mem_bytes - mb) * reps;
+						ki->mem_bytes = mb;
+						ki->sram_bytes = sb;
+						ki->ideal_mem_s = mb / mem_bw(a);
+					}
+				}
+			}
+		}
+	}
+	free(memo);
+	return 0;
+oom:
+	snprintf(err, errlen, "out of memory lowering the graph");
+fail:
+	free(memo);
+	kern_program_free(kp);
+	return -1;
+}
+
+void kern_program_free(kern_program *kp)
+{
+	free(kp->prog.kernels);
+	free(kp->prog.segs);
+	free(kp->info);
+	memset(kp, 0, sizeof *kp);
+}

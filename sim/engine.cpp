@@ -1,0 +1,384 @@
+// engine.cpp - the only C++ in codesim: the tile program on SystemC.
+//
+// Why this shape: the model logic is a handful of FIFO servers (memory,
+// shared SRAM, links, each core's matrix unit) and per-slot state machines.
+// SystemC supplies the one event kernel: each resident tile slot is an
+// SC_METHOD re-armed with next_trigger() at its next tile step (a chunk's
+// DMA issue, a tile's store), a driver SC_THREAD walks the kernel sequence,
+// and a comm SC_THREAD moves collective chunks on the links beside compute.
+// A request to a FIFO server is resolved when it is issued, and requests
+// are issued in simulated-time order, so the queueing is exact for FIFO.
+#include <systemc>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <exception>
+#include <string>
+#include <vector>
+
+extern "C" {
+#include "sim.h"
+int sim_pipeline_time(int pp, int vpp, int n_micro, double t_f, double t_b, double p2p_s,
+                      double *total_s, double *bubble_frac);
+}
+
+using namespace sc_core;
+
+// SystemC's library references sc_main; codesim never calls it.
+extern "C" int sc_main(int, char **) { return 1; }
+
+namespace {
+
+struct Fifo {
+	double free_at = 0, bw = 0, lat = 0;
+	// Completion time of `bytes` requested at `now`.
+	double request(double now, double bytes)
+	{
+		if (bytes <= 0 || bw <= 0)
+			return now;
+		double start = std::max(now, free_at);
+		free_at = start + bytes / bw;
+		return free_at + lat;
+	}
+};
+
+struct Engine;
+
+struct Slot : sc_module {
+	Engine *e;
+	int core, idx;
+	enum { IDLE, CHUNK, STORE } state = IDLE;
+	const sim_tiles *tc = nullptr;
+	int chunk = 0, nchunks = 1;
+	double cend_prev = 0, cend = 0;
+	sc_event kick;
+
+	SC_HAS_PROCESS(Slot);
+	Slot(sc_module_name n, Engine *eng, int c, int i) : sc_module(n), e(eng), core(c), idx(i)
+	{
+		SC_METHOD(step);
+		sensitive << kick;
+		dont_initialize();
+	}
+	void step();
+	bool next_tile(double now);
+	void do_chunk(double now);
+};
+
+struct CommJob {
+	const sim_kernel *k;
+	int kidx;
+	double issued;
+};
+
+struct Engine : sc_module {
+	const sim_program *p;
+	sim_stats *st;
+	std::vector<Slot *> slots;
+	std::vector<double> core_free;
+	Fifo mem, sram, link[2];
+	// current compute kernel
+	const sim_kernel *cur = nullptr;
+	int cur_class = 0;
+	double cur_left = 0;     // tiles left in cur_class
+	int active = 0;
+	double store_done = 0;
+	double busy_mac = 0, mem_bytes = 0, sram_bytes = 0;
+	sc_event kernel_done;
+	// comm stream
+	std::deque<CommJob> comm_q;
+	sc_event comm_kick, comm_idle, comm_job_done;
+	int comm_busy = 0;
+	long events = 0;
+	std::string error;
+
+	SC_HAS_PROCESS(Engine);
+	Engine(sc_module_name n, const sim_program *prog, sim_stats *stats)
+	    : sc_module(n), p(prog), st(stats)
+	{
+		int max_blocks = 1;
+		for (int i = 0; i < p->nkernels; i++)
+			max_blocks = std::max(max_blocks, p->kernels[i].blocks_per_core);
+		core_free.assign((size_t)p->cores, 0.0);
+		// breadth first, as a block scheduler fills every core before doubling up
+		for (int b = 0; b < max_blocks; b++)
+			for (int c = 0; c < p->cores; c++) {
+				char nm[32];
+				snprintf(nm, sizeof nm, "slot_%d_%d", c, b);
+				slots.push_back(new Slot(nm, this, c, b));
+			}
+		mem.bw = p->mem_bw_Bps;
+		mem.lat = p->mem_latency_s;
+		sram.bw = p->sram_bw_Bps;
+		sram.lat = p->sram_latency_s;
+		SC_THREAD(driver);
+		SC_THREAD(comm);
+	}
+
+	static double now_s() { return sc_time_stamp().to_seconds(); }
+	static sc_time dt(double seconds) { return sc_time(std::max(0.0, seconds), SC_SEC); }
+
+	bool take_tile(const sim_tiles **tc)
+	{
+		while (cur_class < cur->ntc && cur_left <= 0) {
+			cur_class++;
+			if (cur_class < cur->ntc)
+				cur_left = cur->tc[cur_class].n_tiles;
+		}
+		if (cur_class >= cur->ntc)
+			return false;
+		cur_left -= 1;
+		*tc = &cur->tc[cur_class];
+		return true;
+	}
+
+	void slot_finished(double now)
+	{
+		if (--active == 0)
+			kernel_done.notify(dt(std::max(store_done, now) - now));
+	}
+
+	void run_compute(int ki, sim_kstat *ks)
+	{
+		const sim_kernel *k = &p->kernels[ki];
+		double t0 = now_s();
+		if (k->launch && p->launch_s > 0)
+			wait(dt(p->launch_s));
+		cur = k;
+		cur_class = 0;
+		cur_left = k->ntc > 0 ? k->tc[0].n_tiles : 0;
+		store_done = 0;
+		busy_mac = mem_bytes = sram_bytes = 0;
+		int cores = k->cores > 0 ? std::min(k->cores, p->cores) : p->cores;
+		int bpc = std::max(1, k->blocks_per_core);
+		active = 0;
+		std::vector<Slot *> go;
+		for (Slot *s : slots)
+			if (s->core < cores && s->idx < bpc)
+				go.push_back(s);
+		double total = 0;
+		for (int c = 0; c < k->ntc; c++)
+			total += k->tc[c].n_tiles;
+		if (total > 0) {
+			active = (int)go.size();
+			for (Slot *s : go)
+				s->kick.notify(SC_ZERO_TIME);
+			wait(kernel_done);
+		}
+		ks->time_s = now_s() - t0;
+		ks->busy_mac_s = busy_mac / cores;
+		ks->mem_bytes = mem_bytes;
+		ks->sram_bytes = sram_bytes;
+		cur = nullptr;
+	}
+
+	double run_segment(const sim_segment *sg)
+	{
+		double t0 = now_s();
+		for (int i = sg->first; i < sg->first + sg->n; i++) {
+			const sim_kernel *k = &p->kernels[i];
+			sim_kstat *ks = &st->k[i];
+			if (k->is_comm) {
+				comm_q.push_back({k, i, now_s()});
+				comm_kick.notify(SC_ZERO_TIME);
+				if (!k->overlap)
+					while (comm_busy || !comm_q.empty())
+						wait(comm_job_done);
+				continue;
+			}
+			double ts = now_s();
+			run_compute(i, ks);
+			// identical consecutive instances: the rest take as long as this one
+			if (k->count > 1)
+				wait(dt((k->count - 1) * (now_s() - ts)));
+		}
+		while (comm_busy || !comm_q.empty())
+			wait(comm_job_done);
+		return now_s() - t0;
+	}
+
+	void driver()
+	{
+		double fwd = 0, bwd = 0, step_only = 0, sync = 0;
+		for (int s = 0; s < p->nsegs; s++) {
+			const sim_segment *sg = &p->segs[s];
+			double t = run_segment(sg);
+			st->seg_s[s] = t;
+			if (sg->role == SEG_FWD)
+				fwd += sg->count * t;
+			else if (sg->role == SEG_BWD)
+				bwd += sg->count * t;
+			else if (sg->role == SEG_SYNC)
+				sync += sg->count * t;
+			else
+				step_only += sg->count * t;
+		}
+		step_only += std::max(0.0, sync - bwd);
+		st->fwd_s = fwd;
+		st->bwd_s = bwd;
+		st->step_only_s = step_only;
+		double pipe = 0, bubble = 0;
+		if (fwd + bwd > 0)
+			sim_pipeline_time(p->pp, p->vpp, p->n_micro, fwd, bwd, p->p2p_s, &pipe, &bubble);
+		st->pipeline_s = pipe;
+		st->bubble_frac = bubble;
+		st->step_s = pipe + step_only;
+		sc_stop();
+	}
+
+	void comm()
+	{
+		for (;;) {
+			while (comm_q.empty())
+				wait(comm_kick);
+			CommJob j = comm_q.front();
+			comm_q.pop_front();
+			comm_busy = 1;
+			double t0 = now_s();
+			for (int ph = 0; ph < j.k->nphases; ph++) {
+				const sim_phase *f = &j.k->ph[ph];
+				Fifo &l = link[f->link ? 1 : 0];
+				l.bw = f->bw_Bps;
+				for (int s = 0; s < f->steps; s++) {
+					double now = now_s();
+					double done = l.request(now, f->bytes_per_step) + f->latency_s;
+					events++;
+					wait(dt(done - now));
+				}
+			}
+			if (j.k->count > 1)
+				wait(dt((j.k->count - 1) * (now_s() - t0)));
+			sim_kstat *ks = &st->k[j.kidx];
+			ks->time_s = now_s() - t0;
+			ks->busy_mac_s = 0;
+			ks->mem_bytes = ks->sram_bytes = 0;
+			comm_busy = 0;
+			comm_job_done.notify(SC_ZERO_TIME);
+		}
+	}
+};
+
+// Tile steps: chunk 0 is one inner-loop step (its load is exposed), the rest
+// of the tile is split in up to 3 chunks whose loads overlap the compute of
+// the chunk before (double buffering).
+static double chunk_frac(int ksteps, int nchunks, int i)
+{
+	if (nchunks == 1)
+		return 1.0;
+	double first = 1.0 / ksteps;
+	return i == 0 ? first : (1.0 - first) / (nchunks - 1);
+}
+
+bool Slot::next_tile(double now)
+{
+	if (!e->take_tile(&tc))
+		return false;
+	int ks = std::max(1, tc->ksteps);
+	nchunks = ks == 1 ? 1 : std::min(ks, 4);
+	chunk = 0;
+	cend_prev = std::max(now, e->core_free[(size_t)core]);
+	cend = cend_prev;
+	state = CHUNK;
+	return true;
+}
+
+void Slot::do_chunk(double now)
+{
+	double f = chunk_frac(std::max(1, tc->ksteps), nchunks, chunk);
+	double mb = tc->mem_bytes * f, sb = tc->sram_bytes * f;
+	double ready = std::max(e->mem.request(now, mb), e->sram.request(now, sb));
+	e->mem_bytes += mb;
+	e->sram_bytes += sb;
+	double cyc = (tc->mac_cycles + tc->vec_cycles) * f / e->p->clock_hz;
+	double &cf = e->core_free[(size_t)core];
+	double cstart = std::max(std::max(ready, cf), cend);
+	double prev_end = cend;
+	cend = cstart + cyc;
+	cf = cend;
+	e->busy_mac += tc->mac_cycles * f / e->p->clock_hz;
+	e->events++;
+	if (++chunk < nchunks) {
+		// the next load may start once this one is in and its buffer is free
+		double next = std::max(ready, prev_end);
+		next_trigger(Engine::dt(next - now));
+	} else {
+		state = STORE;
+		next_trigger(Engine::dt(cend - now));
+	}
+}
+
+void Slot::step()
+{
+	double now = Engine::now_s();
+	if (state == IDLE) {
+		if (!next_tile(now)) {
+			e->slot_finished(now);
+			next_trigger(kick);
+			return;
+		}
+	}
+	if (state == STORE) {
+		double done = e->mem.request(now, tc->store_bytes);
+		e->mem_bytes += tc->store_bytes;
+		e->store_done = std::max(e->store_done, done);
+		state = IDLE;
+		if (!next_tile(now)) {
+			e->slot_finished(now);
+			next_trigger(kick);
+			return;
+		}
+	}
+	do_chunk(now);
+}
+
+struct Quiet {
+	Quiet()
+	{
+		sc_report_handler::set_actions(SC_INFO, SC_DO_NOTHING);
+		sc_report_handler::set_actions(SC_WARNING, SC_DISPLAY);
+		sc_report_handler::set_actions(SC_ID_IEEE_1666_DEPRECATION_, SC_DO_NOTHING);
+		sc_report_handler::set_actions(SC_FATAL, SC_THROW);
+		sc_report_handler::set_handler(handler);
+	}
+	static void handler(const sc_report &r, const sc_actions &a)
+	{
+		if (a & SC_DISPLAY)
+			fprintf(stderr, "systemc: %s\n", r.get_msg());
+		if (a & SC_THROW)
+			throw r;
+	}
+};
+
+} // namespace
+
+extern "C" int sim_run(const sim_program *p, sim_stats *st, char *err, size_t errlen)
+{
+	try {
+		static bool used = false;
+		if (used) {
+			snprintf(err, errlen, "sim_run: SystemC elaborates once per process; fork first");
+			return -1;
+		}
+		used = true;
+		if (p->cores <= 0 || p->clock_hz <= 0) {
+			snprintf(err, errlen, "sim_run: program has no cores or clock");
+			return -1;
+		}
+		Quiet q;
+		Engine eng("chip", p, st);
+		sc_start();
+		st->events = eng.events;
+		return 0;
+	} catch (const sc_report &r) {
+		snprintf(err, errlen, "systemc: %s", r.what());
+	} catch (const std::exception &x) {
+		snprintf(err, errlen, "sim: %s", x.what());
+	} catch (...) {
+		snprintf(err, errlen, "sim: unknown exception");
+	}
+	return -1;
+}
+
+extern "C" const char *sim_version(void) { return sc_core::sc_release(); }

@@ -1,0 +1,631 @@
+/*
+ * graph.c - the operator graph one chip executes for a scenario.
+ *
+ * One chip of a TP/EP group does the same work as its peers, so one chip is
+ * described: the slowest pipeline stage (the last: its layers plus the
+ * output head).  Ops are grouped in segments (a decoder layer's forward, its
+ * backward, the optimizer, a gradient sync) that repeat.  Model FLOPs follow
+ * the literature (DESIGN 7): training 6*N_active per token plus attention
+ * 12*L*h*hd*s per token (PaLM, Chowdhery et al. 2022, App. B); inference
+ * 2*N_active per token plus attention (causal: the unmasked half).
+ */
+#include "wl.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GB 1e9
+
+typedef struct {
+	wl_graph *g;
+	const arch_t *a;
+	const wl_model *m;
+	const wl_scenario *s;
+	double eb;       /* bytes per element of activations/weights */
+	int t;           /* tensor-parallel degree */
+	int recomputed;  /* ops being added are recomputation */
+} bld;
+
+static wl_op *add_op(bld *b, int kind, int cls, const char *name)
+{
+	wl_graph *g = b->g;
+	if (g->nops == g->cap_ops) {
+		int cap = g->cap_ops ? g->cap_ops * 2 : 64;
+		wl_op *n = realloc(g->ops, (size_t)cap * sizeof *n);
+		if (!n)
+			return NULL;
+		g->ops = n;
+		g->cap_ops = cap;
+	}
+	wl_op *op = &g->ops[g->nops++];
+	memset(op, 0, sizeof *op);
+	snprintf(op->name, sizeof op->name, "%s", name);
+	op->kind = kind;
+	op->cls = cls;
+	op->dtype = b->s->dtype;
+	op->recomputed = b->recomputed;
+	return op;
+}
+
+static int begin_seg(bld *b, const char *name, int role, double count)
+{
+	wl_graph *g = b->g;
+	if (g->nsegs == g->cap_segs) {
+		int cap = g->cap_segs ? g->cap_segs * 2 : 16;
+		wl_segment *n = realloc(g->segs, (size_t)cap * sizeof *n);
+		if (!n)
+			return -1;
+		g->segs = n;
+		g->cap_segs = cap;
+	}
+	wl_segment *sg = &g->segs[g->nsegs++];
+	memset(sg, 0, sizeof *sg);
+	snprintf(sg->name, sizeof sg->name, "%s", name);
+	sg->role = role;
+	sg->count = count;
+	sg->first = g->nops;
+	return 0;
+}
+
+static void end_seg(bld *b)
+{
+	wl_graph *g = b->g;
+	wl_segment *sg = &g->segs[g->nsegs - 1];
+	sg->n = g->nops - sg->first;
+	if (sg->n == 0 || sg->count <= 0)
+		g->nsegs--;
+}
+
+static void gemm(bld *b, const char *name, long m, long n, long k, long batch, int weight)
+{
+	if (m <= 0 || n <= 0 || k <= 0 || batch <= 0)
+		return;
+	wl_op *op = add_op(b, OP_GEMM, CLS_GEMM, name);
+	op->m = m, op->n = n, op->k = k, op->batch = batch;
+	op->b_is_weight = weight;
+	op->flops = 2.0 * m * n * k * batch;
+	op->bytes_in = ((double)m * k + (double)k * n) * batch * b->eb;
+	op->bytes_out = (double)m * n * batch * b->eb;
+}
+
+/* element-wise family: elems processed, inputs/outputs in elements */
+static void vec(bld *b, int kind, int cls, const char *name, double elems, double in_elems,
+                double ext_elems, double out_elems, double flops_per_elem)
+{
+	if (elems <= 0)
+		return;
+	wl_op *op = add_op(b, kind, cls, name);
+	op->elems = elems;
+	op->bytes_in = in_elems * b->eb;
+	op->bytes_ext = ext_elems * b->eb;
+	op->bytes_out = out_elems * b->eb;
+	op->vflops = elems * flops_per_elem;
+	op->flops = op->vflops;
+}
+
+static void attention(bld *b, const char *name, long batch, long q, long kv, int heads,
+                      int kv_heads, int hd, int causal, int backward)
+{
+	wl_op *op = add_op(b, OP_ATTN, CLS_ATTN, name);
+	op->batch = batch, op->q_len = q, op->kv_len = kv;
+	op->heads = heads, op->kv_heads = kv_heads, op->head_dim = hd;
+	op->causal = causal, op->backward = backward;
+	/* MACs actually needed: the causal mask removes the upper triangle */
+	double pairs = (double)q * kv;
+	if (causal && q > 1)
+		pairs = (double)q * (kv - q) + (double)q * (q + 1) / 2.0;
+	double fwd = 4.0 * batch * heads * pairs * hd;
+	op->flops = backward ? 2.5 * fwd : fwd;
+	op->bytes_in = (double)batch * (q * heads + 2.0 * kv * kv_heads) * hd * b->eb;
+	op->bytes_out = (double)batch * q * heads * hd * b->eb;
+}
+
+static void comm(bld *b, const char *name, int coll, double bytes, int group, int overlap)
+{
+	if (group <= 1 || bytes <= 0)
+		return;
+	wl_op *op = add_op(b, OP_COMM, CLS_COMM, name);
+	op->coll = coll;
+	op->comm_bytes = bytes;
+	op->group = group;
+	op->overlap = overlap;
+	op->scaleout = group > b->a->system.chips_per_node;
+}
+
+/* ---- parallel layout ---------------------------------------------- */
+
+static int kv_heads_of(const wl_model *m)
+{
+	return m->n_kv_heads ? m->n_kv_heads : m->n_heads;
+}
+
+int wl_parallel_resolve(const arch_t *a, const wl_model *m, wl_scenario *s, char *err, size_t errlen)
+{
+	int tp = s->tp, pp = s->pp, dp = s->dp, chips = s->chips;
+	(void)a;
+	int given = (tp > 0) + (pp > 0) + (dp > 0);
+	if (chips <= 0) {
+		tp = tp > 0 ? tp : 1;
+		pp = pp > 0 ? pp : 1;
+		dp = dp > 0 ? dp : 1;
+		chips = tp * pp * dp;
+	} else {
+		long known = (long)(tp > 0 ? tp : 1) * (pp > 0 ? pp : 1) * (dp > 0 ? dp : 1);
+		if (chips % known) {
+			snprintf(err, errlen, "--chips %d is not a multiple of tp*pp*dp = %ld", chips, known);
+			return -1;
+		}
+		int rest = (int)(chips / known);
+		if (given == 3 && rest != 1) {
+			snprintf(err, errlen, "tp*pp*dp = %d*%d*%d = %ld but --chips is %d", tp, pp, dp, known, chips);
+			return -1;
+		}
+		/* the missing degree takes the rest: dp first (DESIGN 6), then tp, then pp */
+		if (dp <= 0)
+			dp = rest, rest = 1;
+		if (tp <= 0)
+			tp = rest, rest = 1;
+		if (pp <= 0)
+			pp = rest, rest = 1;
+		if (rest != 1) {
+			snprintf(err, errlen, "tp*pp*dp = %d*%d*%d does not equal --chips %d", tp, pp, dp, chips);
+			return -1;
+		}
+	}
+	if (m->n_heads % tp) {
+		snprintf(err, errlen, "--tp %d does not divide n_heads = %d of %s", tp, m->n_heads, m->name);
+		return -1;
+	}
+	if (pp > m->n_layers) {
+		snprintf(err, errlen, "--pp %d exceeds n_layers = %d of %s", pp, m->n_layers, m->name);
+		return -1;
+	}
+	int ep = s->ep > 0 ? s->ep : 1;
+	if (ep > 1) {
+		if (!m->n_experts) {
+			snprintf(err, errlen, "--ep %d given but %s has no experts", ep, m->name);
+			return -1;
+		}
+		if (m->n_experts % ep) {
+			snprintf(err, errlen, "--ep %d does not divide n_experts = %d of %s", ep, m->n_experts, m->name);
+			return -1;
+		}
+		if ((tp * dp) % ep) {
+			snprintf(err, errlen, "--ep %d does not divide tp*dp = %d", ep, tp * dp);
+			return -1;
+		}
+	}
+	if (s->phase == PH_TRAIN) {
+		if (s->batch % dp) {
+			snprintf(err, errlen, "--batch %d is not divisible by dp = %d", s->batch, dp);
+			return -1;
+		}
+		if ((s->batch / dp) % s->micro_batch) {
+			snprintf(err, errlen, "per-replica batch %d is not divisible by --micro-batch %d",
+			         s->batch / dp, s->micro_batch);
+			return -1;
+		}
+	}
+	s->tp = tp, s->pp = pp, s->dp = dp, s->chips = chips, s->ep = ep;
+	return 0;
+}
+
+/* ---- one transformer layer ---------------------------------------- */
+
+/* The forward ops of one layer for `mb` sequences of q new tokens attending
+ * to kv tokens.  moe: whether this layer's FFN is a mixture of experts. */
+static void layer_fwd(bld *b, long mb, long q, long kv, int moe, double train_tokens_group)
+{
+	const wl_model *m = b->m;
+	int t = b->t, hd = wl_head_dim(m);
+	long T = mb * q;                       /* tokens through this chip */
+	double d = m->d_model;
+	int h = m->n_heads / t;
+	int kvh = kv_heads_of(m) / t > 0 ? kv_heads_of(m) / t : 1;
+	int causal = m->kind == MODEL_DECODER;
+
+	vec(b, OP_NORM, CLS_NORM, "norm-attn", T * d, T * d, T * d, T * d, m->norm == NORM_LAYER ? 8 : 5);
+	if (m->attention == ATTN_MLA) {
+		/* MLA approximated as its projections plus attention over the
+		 * compressed cache: q (low-rank), kv down, k/v up, then MHA with
+		 * head_dim + rope_head_dim for scores and v_head_dim for values. */
+		int r = m->rope_head_dim, vd = m->v_head_dim ? m->v_head_dim : hd;
+		if (m->q_lora_rank) {
+			gemm(b, "q-down", T, m->q_lora_rank, (long)d, 1, 1);
+			gemm(b, "q-up", T, (long)h * (hd + r), m->q_lora_rank, 1, 1);
+		} else {
+			gemm(b, "q-proj", T, (long)h * (hd + r), (long)d, 1, 1);
+		}
+		gemm(b, "kv-down", T, m->kv_lora_rank + r, (long)d, 1, 1);
+		gemm(b, "kv-up", mb * kv, (long)h * (hd + vd), m->kv_lora_rank, 1, 1);
+		attention(b, "attention", mb, q, kv, h, h, hd + r, causal, 0);
+		gemm(b, "o-proj", T, (long)d, (long)h * vd, 1, 1);
+	} else {
+		gemm(b, "qkv-proj", T, (long)(h + 2 * kvh) * hd, (long)d, 1, 1);
+		if (m->kind == MODEL_DECODER)
+			vec(b, OP_ELEM, CLS_ELEM, "rotary", (double)T * (h + kvh) * hd, (double)T * (h + kvh) * hd, 0,
+			    (double)T * (h + kvh) * hd, 6);
+		attention(b, "attention", mb, q, kv, h, kvh, hd, causal, 0);
+		gemm(b, "o-proj", T, (long)d, (long)h * hd, 1, 1);
+	}
+	comm(b, "tp-allreduce-attn", COLL_ALLREDUCE, T * d * b->eb, t, 0);
+	vec(b, OP_ELEM, CLS_ELEM, "residual-attn", T * d, 2 * T * d, T * d, T * d, 1);
+	vec(b, OP_NORM, CLS_NORM, "norm-ffn", T * d, T * d, T * d, T * d, m->norm == NORM_LAYER ? 8 : 5);
+
+	int nmat_in = m->gated_ffn ? 2 : 1;
+	if (!moe) {
+		long ff = m->d_ff / t;
+		gemm(b, m->gated_ffn ? "ffn-gate-up" : "ffn-up", T, nmat_in * ff, (long)d, 1, 1);
+		vec(b, OP_ELEM, CLS_ELEM, m->gated_ffn ? "swiglu" : "gelu", (double)T * ff,
+		    (double)T * ff * nmat_in, 0, (double)T * ff, m->gated_ffn ? 6 : 8);
+		gemm(b, "ffn-down", T, (long)d, ff, 1, 1);
+	} else {
+		int ep = b->g->ep;
+		long eff = m->expert_d_ff ? m->expert_d_ff : m->d_ff;
+		double E = m->n_experts, k = m->top_k;
+		/* tokens routed inside the EP group, and this chip's share of experts */
+		double group_tokens = train_tokens_group > 0 ? train_tokens_group : (double)T * ep;
+		double local_experts = E / ep;
+		gemm(b, "router", T, m->n_experts, (long)d, 1, 1);
+		vec(b, OP_ROUTE, CLS_OTHER, "route-topk", (double)T * E, (double)T * E, 0, (double)T * k, 4);
+		comm(b, "ep-dispatch", COLL_ALLTOALL, (double)T * k * d * b->eb, ep, 0);
+		/* expected experts touched in the group: only their weights are read */
+		double touched = local_experts * (1.0 - pow(1.0 - k / E, group_tokens));
+		if (touched < 1)
+			touched = 1;
+		double mean = group_tokens * k / E;                 /* tokens per expert */
+		double busiest = mean * fmin(m->skew, m->capacity_factor);
+		long ffl = eff / t;
+		long mb_busy = (long)ceil(fmax(busiest, 1.0));
+		long mb_mean = (long)ceil(fmax(mean * E / (touched * ep), 1.0));
+		gemm(b, "expert-up(busiest)", mb_busy, nmat_in * ffl, (long)d, 1, 1);
+		vec(b, OP_ELEM, CLS_ELEM, "expert-act(busiest)", (double)mb_busy * ffl,
+		    (double)mb_busy * ffl * nmat_in, 0, (double)mb_busy * ffl, 6);
+		gemm(b, "expert-down(busiest)", mb_busy, (long)d, ffl, 1, 1);
+		if (touched > 1) {
+			gemm(b, "expert-up", mb_mean, nmat_in * ffl, (long)d, (long)ceil(touched - 1), 1);
+			vec(b, OP_ELEM, CLS_ELEM, "expert-act", (double)mb_mean * ffl * (ceil(touched) - 1),
+			    (double)mb_mean * ffl * nmat_in * (ceil(touched) - 1), 0,
+			    (double)mb_mean * ffl * (ceil(touched) - 1), 6);
+			gemm(b, "expert-down", mb_mean, (long)d, ffl, (long)ceil(touched - 1), 1);
+		}
+		if (m->n_shared_experts) {
+			long sff = eff * m->n_shared_experts / t;
+			gemm(b, "shared-up", T, nmat_in * sff, (long)d, 1, 1);
+			gemm(b, "shared-down", T, (long)d, sff, 1, 1);
+		}
+		comm(b, "ep-combine", COLL_ALLTOALL, (double)T * k * d * b->eb, ep, 0);
+		vec(b, OP_ROUTE, CLS_OTHER, "combine-scatter", (double)T * k * d, (double)T * k * d, 0, T * d, 2);
+	}
+	comm(b, "tp-allreduce-ffn", COLL_ALLREDUCE, T * d * b->eb, t, 0);
+	vec(b, OP_ELEM, CLS_ELEM, "residual-ffn", T * d, 2 * T * d, T * d, T * d, 1);
+}
+
+/* Backward of the ops [first, last) just built: per GEMM a data-gradient and
+ * a weight-gradient GEMM, attention backward, element-wise twice the traffic. */
+static void layer_bwd_from(bld *b, int first, int last)
+{
+	for (int i = last - 1; i >= first; i--) {
+		wl_op o = b->g->ops[i];
+		char nm[48];
+		switch (o.kind) {
+		case OP_GEMM:
+			snprintf(nm, sizeof nm, "%.30s.dX", o.name);
+			gemm(b, nm, o.m, o.k, o.n, o.batch, 1);
+			if (o.b_is_weight) {
+				snprintf(nm, sizeof nm, "%.30s.dW", o.name);
+				gemm(b, nm, o.k, o.n, o.m, o.batch, 0);
+			}
+			break;
+		case OP_ATTN:
+			snprintf(nm, sizeof nm, "%.30s.bwd", o.name);
+			attention(b, nm, o.batch, o.q_len, o.kv_len, o.heads, o.kv_heads, o.head_dim, o.causal, 1);
+			break;
+		case OP_COMM:
+			snprintf(nm, sizeof nm, "%.30s.bwd", o.name);
+			comm(b, nm, o.coll, o.comm_bytes, o.group, 0);
+			break;
+		default: {
+			snprintf(nm, sizeof nm, "%.30s.bwd", o.name);
+			double e = o.elems;
+			vec(b, o.kind, o.cls, nm, e, 2 * o.bytes_in / b->eb, o.bytes_ext / b->eb, o.bytes_in / b->eb,
+			    2 * o.vflops / (e > 0 ? e : 1));
+			break;
+		}
+		}
+	}
+}
+
+static double layer_params_chip(const wl_model *m, int moe, int t, int ep)
+{
+	wl_model one = *m;
+	one.n_layers = 1;
+	one.vocab = 1;
+	one.tied_embeddings = 1;
+	one.n_dense_layers = moe ? 0 : 1;
+	if (!moe)
+		one.n_experts = 0;
+	double p = wl_params_total(&one) - m->d_model;   /* drop the 1-token "embedding" */
+	if (moe) {
+		double ex = (m->gated_ffn ? 3.0 : 2.0) * m->d_model * (m->expert_d_ff ? m->expert_d_ff : m->d_ff);
+		double experts = m->n_experts * ex;
+		return (p - experts) / t + experts / ((double)ep * t);
+	}
+	return p / t;
+}
+
+/* ---- scenario ------------------------------------------------------- */
+
+static double kv_bytes_per_token_layer(const wl_model *m, int t, double eb)
+{
+	if (m->attention == ATTN_MLA)
+		return (m->kv_lora_rank + m->rope_head_dim) * eb;   /* compressed cache, not sharded */
+	int kvh = kv_heads_of(m) / t > 0 ? kv_heads_of(m) / t : 1;
+	return 2.0 * kvh * wl_head_dim(m) * eb;
+}
+
+int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario *sc_in,
+             char *err, size_t errlen)
+{
+	wl_scenario sc = *sc_in;
+	memset(g, 0, sizeof *g);
+	if (wl_model_validate(m, err, errlen))
+		return -1;
+	if (wl_parallel_resolve(a, m, &sc, err, errlen))
+		return -1;
+	bld b = {g, a, m, &sc, arch_dtype_bytes((arch_dtype)sc.dtype), sc.tp, 0};
+	g->chips = sc.chips, g->tp = sc.tp, g->pp = sc.pp, g->dp = sc.dp, g->ep = sc.ep, g->vpp = sc.vpp;
+	g->feasible = 1;
+	g->attn_naive = sc.attn_impl == 1;
+
+	if (arch_macs_per_clk(a, (arch_dtype)sc.dtype) <= 0) {
+		g->feasible = 0;
+		snprintf(g->reason, sizeof g->reason, "%s has no %s matrix unit (try --dtype %s)", a->name,
+		         arch_dtype_names[sc.dtype], a->core.macs_fp16 > 0 ? "fp16" : "int8");
+	}
+
+	int L = m->n_layers, pp = sc.pp, t = sc.tp;
+	int lps = (L + pp - 1) / pp;           /* layers on the slowest stage */
+	g->layers_per_stage = lps;
+	int moe_first = m->n_experts ? m->n_dense_layers : L;
+	/* the last stage holds the last lps layers */
+	int stage_first = L - lps;
+	int dense_here = stage_first < moe_first ? (moe_first - stage_first < lps ? moe_first - stage_first : lps) : 0;
+	int moe_here = lps - dense_here;
+	double d = m->d_model, eb = b.eb;
+	double N_total = wl_params_total(m), N_active = wl_params_active(m);
+	int causal = m->kind == MODEL_DECODER;
+	int hd = wl_head_dim(m), h = m->n_heads;
+
+	/* weights on this chip (the stage's layers + head), before ZeRO */
+	double p_chip = dense_here * layer_params_chip(m, 0, t, sc.ep) + moe_here * layer_params_chip(m, 1, t, sc.ep) +
+	                (double)m->vocab * d / t * (m->tied_embeddings ? 1 : (pp == 1 ? 2 : 1));
+	double cap = arch_has_hbm(a) ? a->memory.capacity_GB * GB : a->global_sram.size_MiB * 1048576.0;
+	g->mem_capacity = cap;
+
+	if (sc.phase == PH_TRAIN) {
+		long mb = sc.micro_batch, S = sc.seq;
+		g->n_micro = sc.batch / sc.dp / sc.micro_batch;
+		long T = mb * S;
+		double group_tokens = (double)T * sc.ep;
+		/* forward of one micro-batch through the stage */
+		if (begin_seg(&b, "embed", ROLE_FWD, 1))
+			goto oom;
+		vec(&b, OP_EMBED, CLS_OTHER, "embedding", T * d, T * d, T * d, T * d, 0);
+		end_seg(&b);
+		int f0 = g->nops;
+		if (dense_here) {
+			begin_seg(&b, "layer-fwd", ROLE_FWD, dense_here);
+			f0 = g->nops;
+			layer_fwd(&b, mb, S, S, 0, group_tokens);
+			end_seg(&b);
+		}
+		int fd0 = f0, fd1 = g->nops;
+		int fm0 = g->nops, fm1 = g->nops;
+		if (moe_here) {
+			begin_seg(&b, "moe-layer-fwd", ROLE_FWD, moe_here);
+			fm0 = g->nops;
+			layer_fwd(&b, mb, S, S, 1, group_tokens);
+			fm1 = g->nops;
+			end_seg(&b);
+		}
+		begin_seg(&b, "head-fwd", ROLE_FWD, 1);
+		int h0 = g->nops;
+		vec(&b, OP_NORM, CLS_NORM, "final-norm", T * d, T * d, T * d, T * d, 5);
+		gemm(&b, "lm-head", T, m->vocab / t, (long)d, 1, 1);
+		vec(&b, OP_SOFTMAX, CLS_OTHER, "cross-entropy", (double)T * m->vocab / t, (double)T * m->vocab / t, 0, T, 5);
+		int h1 = g->nops;
+		end_seg(&b);
+		/* backward, recomputing what the policy drops */
+		begin_seg(&b, "head-bwd", ROLE_BWD, 1);
+		layer_bwd_from(&b, h0, h1);
+		end_seg(&b);
+		for (int pass = 0; pass < 2; pass++) {
+			int n_here = pass == 0 ? moe_here : dense_here;
+			int o0 = pass == 0 ? fm0 : fd0, o1 = pass == 0 ? fm1 : fd1;
+			if (!n_here || o0 == o1)
+				continue;
+			begin_seg(&b, pass == 0 ? "moe-layer-bwd" : "layer-bwd", ROLE_BWD, n_here);
+			b.recomputed = 1;
+			if (sc.recompute == RECOMP_FULL) {
+				layer_fwd(&b, mb, S, S, pass == 0, group_tokens);
+			} else if (sc.recompute == RECOMP_SELECTIVE) {
+				for (int i = o0; i < o1; i++)
+					if (g->ops[i].kind == OP_ATTN) {
+						wl_op o = g->ops[i];
+						attention(&b, "attention(recompute)", o.batch, o.q_len, o.kv_len, o.heads, o.kv_heads,
+						          o.head_dim, o.causal, 0);
+					}
+			}
+			b.recomputed = 0;
+			layer_bwd_from(&b, o0, o1);
+			end_seg(&b);
+		}
+		/* gradient sync over dp, then the optimizer */
+		double p_grad = p_chip;
+		begin_seg(&b, "grad-sync", ROLE_SYNC, 1);
+		if (sc.zero >= 2)
+			comm(&b, "dp-reduce-scatter", COLL_REDUCESCATTER, p_grad * 2, sc.dp, 0);
+		else
+			comm(&b, "dp-allreduce", COLL_ALLREDUCE, p_grad * 2, sc.dp, 0);
+		end_seg(&b);
+		begin_seg(&b, "optimizer", ROLE_STEP, 1);
+		double p_opt = sc.zero >= 1 ? p_chip / sc.dp : p_chip;
+		/* Adam with fp32 master weights: read grad (2), master/m/v (12) and write
+		 * them (12) and the bf16 weight (2): 28 bytes per parameter */
+		{
+			wl_op *op = add_op(&b, OP_OPTIM, CLS_OTHER, "adam");
+			op->elems = p_opt;
+			op->bytes_in = 14 * p_opt;
+			op->bytes_ext = 14 * p_opt;
+			op->bytes_out = 14 * p_opt;
+			op->vflops = 12 * p_opt;
+			op->flops = op->vflops;
+		}
+		end_seg(&b);
+		if (sc.zero >= 1) {
+			begin_seg(&b, "param-allgather", ROLE_STEP, 1);
+			comm(&b, "dp-allgather", COLL_ALLGATHER, p_chip * 2, sc.dp, 0);
+			end_seg(&b);
+		}
+		if (sc.zero >= 3) {
+			/* weights gathered before use in forward and backward, per layer */
+			begin_seg(&b, "zero3-gather-fwd", ROLE_FWD, lps);
+			comm(&b, "zero3-allgather", COLL_ALLGATHER, p_chip / lps * eb, sc.dp, 1);
+			end_seg(&b);
+			begin_seg(&b, "zero3-gather-bwd", ROLE_BWD, lps);
+			comm(&b, "zero3-allgather", COLL_ALLGATHER, p_chip / lps * eb, sc.dp, 1);
+			end_seg(&b);
+		}
+		g->p2p_bytes = pp > 1 ? (double)T * d * eb : 0;
+		double tokens = (double)sc.batch * S;
+		g->tokens = tokens;
+		g->model_flops = 6.0 * N_active * tokens + 12.0 * L * h * hd * (double)S * tokens;
+		/* memory per chip */
+		g->mem_weights = p_chip * eb / (sc.zero >= 3 ? sc.dp : 1);
+		g->mem_grads = p_chip * 2 / (sc.zero >= 2 ? sc.dp : 1);
+		g->mem_optim = p_chip * 12 / (sc.zero >= 1 ? sc.dp : 1);
+		/* activations per layer (Korthikanti et al. 2022, eq. 2, bytes, 16-bit) */
+		double sbh = (double)S * mb * d;
+		double per_layer;
+		if (sc.recompute == RECOMP_FULL)
+			per_layer = 2 * sbh;
+		else if (sc.recompute == RECOMP_SELECTIVE)
+			per_layer = 34 * sbh / t;
+		else
+			per_layer = sbh * (34.0 / t + 5.0 * h * S / (d * t));
+		int inflight = pp < g->n_micro ? pp : g->n_micro;
+		g->mem_act = per_layer * lps * inflight;
+	} else {
+		/* inference: prefill, decode, serve */
+		long B = sc.batch;
+		long q, kv;
+		double ctx_mean = 0;
+		if (sc.phase == PH_DECODE) {
+			q = 1, kv = sc.context + 1;
+		} else {
+			q = sc.seq, kv = sc.seq;
+		}
+		g->n_micro = 1;
+		/* prefill / decode step segments (fwd role: pipelined over pp) */
+		const char *tag = sc.phase == PH_DECODE ? "decode" : "prefill";
+		char nm[40];
+		snprintf(nm, sizeof nm, "%s-embed", tag);
+		begin_seg(&b, nm, ROLE_FWD, 1);
+		vec(&b, OP_EMBED, CLS_OTHER, "embedding", B * q * d, B * q * d, B * q * d, B * q * d, 0);
+		end_seg(&b);
+		if (dense_here) {
+			snprintf(nm, sizeof nm, "%s-layer", tag);
+			begin_seg(&b, nm, ROLE_FWD, dense_here);
+			layer_fwd(&b, B, q, kv, 0, 0);
+			end_seg(&b);
+		}
+		if (moe_here) {
+			snprintf(nm, sizeof nm, "%s-moe-layer", tag);
+			begin_seg(&b, nm, ROLE_FWD, moe_here);
+			layer_fwd(&b, B, q, kv, 1, 0);
+			end_seg(&b);
+		}
+		snprintf(nm, sizeof nm, "%s-head", tag);
+		begin_seg(&b, nm, ROLE_FWD, 1);
+		vec(&b, OP_NORM, CLS_NORM, "final-norm", B * d, B * d, B * d, B * d, 5);
+		if (m->kind == MODEL_DECODER)
+			gemm(&b, "lm-head", B, m->vocab / t, (long)d, 1, 1);   /* last token of each sequence */
+		end_seg(&b);
+		if (sc.phase == PH_SERVE) {
+			/* the gen decode steps, simulated at the mean context */
+			ctx_mean = sc.seq + sc.gen / 2.0;
+			long kvm = (long)ceil(ctx_mean);
+			begin_seg(&b, "decode-layer", ROLE_STEP, (double)dense_here * sc.gen);
+			if (dense_here)
+				layer_fwd(&b, B, 1, kvm, 0, 0);
+			end_seg(&b);
+			begin_seg(&b, "decode-moe-layer", ROLE_STEP, (double)moe_here * sc.gen);
+			if (moe_here)
+				layer_fwd(&b, B, 1, kvm, 1, 0);
+			end_seg(&b);
+			begin_seg(&b, "decode-head", ROLE_STEP, sc.gen);
+			gemm(&b, "lm-head", B, m->vocab / t, (long)d, 1, 1);
+			end_seg(&b);
+			g->steps = sc.gen;
+		}
+		g->p2p_bytes = pp > 1 ? (double)B * q * d * eb : 0;
+		/* tokens and model FLOPs (inference: 2 per MAC of the needed work) */
+		double attn_per_tok_ctx = 4.0 * L * h * hd;   /* per token per context position */
+		if (sc.phase == PH_PREFILL) {
+			g->tokens = (double)B * q;
+			g->model_flops = 2.0 * N_active * B * q + attn_per_tok_ctx * B * (causal ? (q + 1) / 2.0 : q) * q;
+		} else if (sc.phase == PH_DECODE) {
+			g->tokens = B;
+			g->model_flops = 2.0 * N_active * B + attn_per_tok_ctx * B * kv;
+		} else {
+			g->tokens = (double)B * sc.gen;
+			g->model_flops = 2.0 * N_active * B * q + attn_per_tok_ctx * B * (causal ? (q + 1) / 2.0 : q) * q +
+			                 2.0 * N_active * B * sc.gen + attn_per_tok_ctx * B * sc.gen * ctx_mean;
+		}
+		g->model_flops *= sc.dp;   /* dp replicas serve their own batches */
+		g->tokens *= sc.dp;
+		double max_ctx = sc.phase == PH_DECODE ? kv : sc.phase == PH_SERVE ? sc.seq + sc.gen : q;
+		g->mem_weights = p_chip * eb;
+		g->mem_kv = (double)B * max_ctx * lps * kv_bytes_per_token_layer(m, t, eb);
+		g->mem_act = (double)B * q * (d + (double)m->d_ff / t) * eb * 2;
+	}
+	(void)N_total;
+	g->hw_flops = 0;
+	for (int s = 0; s < g->nsegs; s++) {
+		wl_segment *sg = &g->segs[s];
+		double per = 0;
+		for (int i = sg->first; i < sg->first + sg->n; i++)
+			if (g->ops[i].kind != OP_COMM)
+				per += g->ops[i].flops;
+		double reps = sg->count * ((sg->role == ROLE_FWD || sg->role == ROLE_BWD) ? g->n_micro : 1);
+		g->hw_flops += per * reps;
+	}
+	/* chips of a TP/EP group do the same work: the system runs pp stages, each
+	 * with tp*dp chips; the simulated stage is the slowest, so this bounds */
+	g->hw_flops *= (double)g->chips / pp * ((double)L / (lps * pp) < 1 ? (double)L / (lps * pp) : 1) *
+	               (double)pp;
+	g->hw_flops /= (double)pp;
+	g->mem_total = g->mem_weights + g->mem_grads + g->mem_optim + g->mem_act + g->mem_kv;
+	if (g->feasible && g->mem_total > cap) {
+		g->feasible = 0;
+		snprintf(g->reason, sizeof g->reason,
+		         "needs %.1f GB per chip (weights %.1f, grads %.1f, optimizer %.1f, activations %.1f, "
+		         "KV %.1f); %s has %.1f GB",
+		         g->mem_total / GB, g->mem_weights / GB, g->mem_grads / GB, g->mem_optim / GB,
+		         g->mem_act / GB, g->mem_kv / GB, a->name, cap / GB);
+	}
+	return 0;
+oom:
+	snprintf(err, errlen, "out of memory building the op graph");
+	return -1;
+}
+
+void wl_graph_free(wl_graph *g)
+{
+	free(g->ops);
+	free(g->segs);
+	memset(g, 0, sizeof *g);
+}

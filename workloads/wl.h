@@ -1,0 +1,181 @@
+/*
+ * wl.h - models, scenarios, and the operator graph one chip executes.
+ *
+ * workloads/ turns a model description plus a scenario (phase, batch, seq,
+ * dtype, parallelism, fusion) into the ops of one chip (one pipeline stage,
+ * one TP/EP shard), grouped in segments that repeat (a decoder layer runs
+ * n_layers times), with FLOP and byte accounting and the collectives that
+ * parallelism implies.  It knows no tile shapes and no timing.
+ */
+#ifndef CODESIM_WL_H
+#define CODESIM_WL_H
+
+#include "../arch/arch.h"
+
+typedef enum { MODEL_DECODER, MODEL_ENCODER } wl_model_kind;
+typedef enum { NORM_RMS, NORM_LAYER } wl_norm;
+typedef enum { ATTN_GQA, ATTN_MLA } wl_attn_kind;
+extern const char *const wl_model_kind_names[];
+extern const char *const wl_norm_names[];
+extern const char *const wl_attn_names[];
+
+typedef struct {
+	char name[64];
+	char description[160];
+	char source[240];
+	int kind;              /* wl_model_kind */
+	int n_layers;
+	int d_model;
+	int n_heads;
+	int n_kv_heads;        /* == n_heads: MHA; 1: MQA; else GQA */
+	int head_dim;          /* 0: d_model / n_heads */
+	int d_ff;              /* dense FFN width */
+	int gated_ffn;         /* SwiGLU/GeGLU: 3 matrices; else 2 (GELU) */
+	int vocab;
+	int tied_embeddings;
+	int norm;              /* wl_norm */
+	int attention;         /* wl_attn_kind */
+	/* MLA (DeepSeek-V2/V3), approximated: compressed KV of kv_lora_rank +
+	 * rope_head_dim per token, low-rank Q of q_lora_rank */
+	int kv_lora_rank, q_lora_rank, rope_head_dim, v_head_dim;
+	/* mixture of experts (n_experts == 0: dense) */
+	int n_experts, top_k, n_shared_experts, expert_d_ff, n_dense_layers;
+	double capacity_factor;  /* tokens an expert may take vs the even share */
+	double skew;             /* busiest expert's load / mean load (>= 1) */
+	/* published sizes for checks (billions; 0 = not given) */
+	double published_params_B, published_active_B;
+	/* details that matter to the parameter count of older architectures */
+	int bias;              /* linear layers and LayerNorms carry biases (BERT, GPT-2/3) */
+	int learned_pos_embeddings;  /* rows of a learned absolute position table (0: rotary) */
+} wl_model;
+
+extern const cfg_key wl_model_keys[];
+extern const size_t wl_model_nkeys;
+
+int wl_model_load(wl_model *m, const char *home, const char *name_or_path, char *err, size_t errlen);
+int wl_model_override(wl_model *m, const char *assignment, char *err, size_t errlen);
+int wl_model_validate(const wl_model *m, char *err, size_t errlen);
+int wl_head_dim(const wl_model *m);
+/* Parameter counts (embedding included; untied head counted once more). */
+double wl_params_total(const wl_model *m);
+double wl_params_active(const wl_model *m);     /* per token (MoE: top_k + shared) */
+
+typedef enum { PH_TRAIN, PH_PREFILL, PH_DECODE, PH_SERVE } wl_phase;
+typedef enum { FUSE_EAGER, FUSE_COMPILER, FUSE_MEGAKERNEL } wl_fusion;
+typedef enum { RECOMP_NONE, RECOMP_SELECTIVE, RECOMP_FULL } wl_recompute;
+extern const char *const wl_phase_names[];
+extern const char *const wl_fusion_names[];
+extern const char *const wl_recompute_names[];
+
+typedef struct {
+	int phase;             /* wl_phase */
+	int batch;             /* train: global batch (sequences); else requests */
+	int seq;               /* train/prefill/serve input tokens per sequence */
+	int context;           /* decode: tokens already in the KV cache */
+	int gen;               /* serve: output tokens */
+	int dtype;             /* arch_dtype */
+	int chips, tp, pp, dp, ep, vpp;   /* 0 = infer */
+	int micro_batch;       /* train: sequences per micro-batch */
+	int recompute;         /* wl_recompute */
+	int zero;              /* 0..3 */
+	int fusion;            /* wl_fusion */
+	int attn_impl;         /* 0: flash, 1: naive (scores in HBM) */
+} wl_scenario;
+
+extern const cfg_key wl_run_keys[];
+extern const size_t wl_run_nkeys;
+void wl_scenario_defaults(wl_scenario *s);
+int wl_scenario_override(wl_scenario *s, const char *assignment, char *err, size_t errlen);
+
+/* ---- operator graph ------------------------------------------------- */
+typedef enum {
+	OP_GEMM,      /* batch x [m x k] @ [k x n]; b_is_weight: B streams from memory */
+	OP_ATTN,      /* fused scaled-dot-product attention (flash or naive) */
+	OP_NORM,      /* RMSNorm / LayerNorm over rows of width n */
+	OP_ELEM,      /* element-wise: activation, residual add, rotary, dropout */
+	OP_SOFTMAX,   /* row softmax (naive attention, logits) */
+	OP_EMBED,     /* embedding gather */
+	OP_OPTIM,     /* optimizer update over parameters */
+	OP_ROUTE,     /* MoE router top-k + gather/scatter of tokens */
+	OP_COMM       /* a collective on the links */
+} wl_op_kind;
+extern const char *const wl_op_kind_names[];
+
+typedef enum { CLS_GEMM, CLS_ATTN, CLS_NORM, CLS_ELEM, CLS_COMM, CLS_OTHER, CLS_COUNT } wl_class;
+extern const char *const wl_class_names[];
+
+typedef enum { COLL_ALLREDUCE, COLL_ALLGATHER, COLL_REDUCESCATTER, COLL_ALLTOALL, COLL_P2P } wl_coll;
+extern const char *const wl_coll_names[];
+
+typedef struct {
+	char name[40];
+	int kind;             /* wl_op_kind */
+	int cls;              /* wl_class */
+	int dtype;            /* arch_dtype of the operands */
+	/* GEMM */
+	long m, n, k, batch;
+	int b_is_weight;      /* B is a weight (read once from memory) */
+	/* attention: per chip shard */
+	long q_len, kv_len;
+	int heads, kv_heads, head_dim, causal, backward;
+	/* element-wise, norm, softmax, embed, optim, route: bytes and work */
+	double elems;         /* elements processed */
+	double bytes_in, bytes_out;   /* unfused memory traffic */
+	double bytes_ext;     /* part of bytes_in that is not a neighbour's output
+	                       * (a residual stream, a cache): fusion cannot save it */
+	double vflops;        /* vector FLOPs */
+	/* collective */
+	int coll;             /* wl_coll */
+	double comm_bytes;    /* payload per chip */
+	int group;            /* chips in the group */
+	int scaleout;         /* group spans nodes: hierarchical */
+	int overlap;          /* may overlap with compute of the same segment */
+	/* accounting */
+	double flops;         /* FLOPs of one instance (matrix + vector) */
+	int recomputed;       /* work repeated for recomputation: HFU only */
+} wl_op;
+
+typedef enum { ROLE_STEP, ROLE_FWD, ROLE_BWD, ROLE_SYNC } wl_seg_role;
+
+typedef struct {
+	char name[40];
+	int role;             /* wl_seg_role: per step, per micro-batch fwd/bwd,
+	                       * or a gradient sync overlapping the last backward */
+	double count;         /* times the segment runs (fwd/bwd: per micro-batch) */
+	int first, n;         /* ops[first .. first+n) */
+} wl_segment;
+
+typedef struct {
+	wl_op *ops;
+	int nops, cap_ops;
+	wl_segment *segs;
+	int nsegs, cap_segs;
+	/* parallel layout */
+	int chips, tp, pp, dp, ep, vpp;
+	int n_micro;          /* micro-batches per step (train) */
+	int layers_per_stage;
+	/* accounting, whole system, per step */
+	double model_flops;   /* MFU numerator */
+	double hw_flops;      /* HFU numerator (adds recomputation) */
+	double tokens;        /* tokens the step produces (see DESIGN 6) */
+	double steps;         /* serve: decode steps */
+	/* memory per chip (bytes) */
+	double mem_weights, mem_grads, mem_optim, mem_act, mem_kv, mem_total, mem_capacity;
+	int feasible;
+	char reason[256];
+	/* pipeline: bytes sent between stages per micro-batch */
+	double p2p_bytes;
+	int attn_naive;       /* scores materialized in memory (scenario attn_impl) */
+} wl_graph;
+
+/* Build the per-chip graph.  Returns -1 for bad input (err filled);
+ * returns 0 with g->feasible = 0 and g->reason for a design point that
+ * cannot run (does not fit). */
+int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario *s,
+             char *err, size_t errlen);
+void wl_graph_free(wl_graph *g);
+
+/* Resolve missing parallel degrees (chips = tp*pp*dp) and check them. */
+int wl_parallel_resolve(const arch_t *a, const wl_model *m, wl_scenario *s, char *err, size_t errlen);
+
+#endif
