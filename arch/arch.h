@@ -98,6 +98,8 @@ typedef struct {
 		double vector_flops_per_clk; /* vector FLOP/clk per core (fp32) */
 		int max_blocks;            /* resident tiles per core (occupancy cap) */
 		double matrix_efficiency;  /* achievable fraction of the MMA peak (issue, power) */
+		int multicast;             /* tiles of a cluster sharing one shared-SRAM read of an
+		                            * operand panel (Hopper TMA multicast); 1 = none */
 	} core;
 
 	struct {

@@ -6,10 +6,9 @@
  * shared-memory buffers; an edge tile still computes the whole tile (tile
  * quantization); tiles run in waves over cores x resident blocks (wave
  * quantization); split-K fills the chip when the grid is small.
- * Systolic chips (TPU MXU, LPU MXM): weight-stationary folds of the array,
- * (2R + C + T - 2) cycles per fold (Samajdar et al., SCALE-Sim, ISPASS
- * 2020), so small or ragged matrices waste cycles; VMEM holds a tile's
- * operands double-buffered plus its fp32 accumulator.
+ * Systolic chips (TPU MXU, LPU MXM): weight-stationary folds of the array
+ * (see kern_systolic_cycles), so small or ragged matrices waste cycles;
+ * VMEM holds a tile's operands double-buffered plus its fp32 accumulator.
  * Reuse between tiles in the shared SRAM (L2/CMEM): each operand is read
  * from memory once if it stays resident across the raster, else once per
  * sweep of the other dimension; the better raster order is taken, as
@@ -24,10 +23,18 @@
 static long cdiv(long a, long b) { return (a + b - 1) / b; }
 static long pad(long a, long g) { return g > 1 ? cdiv(a, g) * g : a; }
 
+/* Weight-stationary timing of [m x k] @ [k x n] on a rows x cols array: the
+ * weights are split in folds of rows x cols; each fold streams the m rows
+ * of activations through.  The next fold's weights shift in while the
+ * current fold streams (weights are double-buffered in the array: Jouppi et
+ * al., ISCA 2017, sec. 2), so a fold takes max(rows, m) cycles; the first
+ * weight load (rows) and one fill/drain (rows + cols - 2) are exposed.  For
+ * m >= rows this is SCALE-Sim's (2R + C + T - 2) per fold with the weight
+ * load and fill/drain overlapped between folds. */
 double kern_systolic_cycles(long rows, long cols, long m, long n, long k)
 {
 	double folds = (double)cdiv(k, rows) * (double)cdiv(n, cols);
-	return folds * (double)(2 * rows + cols + m - 2);
+	return (double)rows + folds * (double)(m > rows ? m : rows) + (double)(rows + cols - 2);
 }
 
 double kern_tile_mac_cycles(const arch_t *a, int dtype, long bm, long bn, long k)
@@ -51,6 +58,7 @@ typedef struct {
 	double loads, hbm, sram;    /* summed over tiles */
 	double tiles;
 	long tm, tn;
+	int mc_a, mc_b;             /* multicast sharing of A and B panels */
 } gemm_traffic;
 
 static void traffic(const arch_t *a, long m, long n, long k, long batch, double eb,
@@ -62,8 +70,14 @@ static void traffic(const arch_t *a, long m, long n, long k, long batch, double 
 	tr->a_B = (double)m * k * eb * batch;
 	tr->b_B = (double)k * n * eb * batch;
 	tr->out_B = (double)m * n * eb * batch;
-	/* every tile reads its A panel and B panel for its k range */
-	tr->loads = tr->a_B * tn + tr->b_B * tm;
+	/* every tile reads its A panel and B panel for its k range; a cluster of
+	 * `multicast` neighbouring tiles shares one read of the operand whose
+	 * re-reads cost more */
+	int mc = a->core.multicast > 1 ? a->core.multicast : 1;
+	double ra = tr->a_B * tn, rb = tr->b_B * tm;
+	tr->mc_a = ra >= rb && tn >= mc ? mc : 1;
+	tr->mc_b = tr->mc_a == 1 && tm >= mc ? mc : 1;
+	tr->loads = ra / tr->mc_a + rb / tr->mc_b;
 	double l2 = a->global_sram.size_MiB * 1048576.0;
 	int have_l2 = l2 > 0 && a->global_sram.bandwidth_GBps > 0 && arch_has_hbm(a);
 	if (!have_l2) {
@@ -214,7 +228,7 @@ void kern_gemm_build(const arch_t *a, long m, long n, long k, long batch, int dt
 			/* tensor cores compute the whole tile; a systolic array streams only real rows */
 			c->n_tiles = cnt;
 			c->mac_cycles = kern_tile_mac_cycles(a, dtype, sys ? em : t->bm, sys ? en : t->bn, kk);
-			double ld = ((double)em * kk + (double)kk * en) * eb;
+			double ld = ((double)em * kk / tr.mc_a + (double)kk * en / tr.mc_b) * eb;
 			c->mem_bytes = ld * hbm_frac;
 			c->sram_bytes = ld - c->mem_bytes;
 			c->store_bytes = (double)em * en * (t->split_k > 1 ? 8.0 : eb);

@@ -260,15 +260,16 @@ struct Engine : sc_module {
 	}
 };
 
-// Tile steps: chunk 0 is one inner-loop step (its load is exposed), the rest
-// of the tile is split in up to 3 chunks whose loads overlap the compute of
-// the chunk before (double buffering).
+// Tile steps: chunk 0 is one inner-loop step whose load is exposed (the
+// prologue); chunk 1 is the rest of the tile, streamed: its loads are
+// double-buffered behind its compute, so it ends when both its compute is
+// done and its last data has arrived plus one step of compute.
 static double chunk_frac(int ksteps, int nchunks, int i)
 {
 	if (nchunks == 1)
 		return 1.0;
 	double first = 1.0 / ksteps;
-	return i == 0 ? first : (1.0 - first) / (nchunks - 1);
+	return i == 0 ? first : 1.0 - first;
 }
 
 bool Slot::next_tile(double now)
@@ -276,7 +277,7 @@ bool Slot::next_tile(double now)
 	if (!e->take_tile(&tc))
 		return false;
 	int ks = std::max(1, tc->ksteps);
-	nchunks = ks == 1 ? 1 : std::min(ks, 4);
+	nchunks = ks == 1 ? 1 : 2;
 	chunk = 0;
 	cend_prev = std::max(now, e->core_free[(size_t)core]);
 	cend = cend_prev;
@@ -286,23 +287,33 @@ bool Slot::next_tile(double now)
 
 void Slot::do_chunk(double now)
 {
-	double f = chunk_frac(std::max(1, tc->ksteps), nchunks, chunk);
+	int ks = std::max(1, tc->ksteps);
+	double f = chunk_frac(ks, nchunks, chunk);
 	double mb = tc->mem_bytes * f, sb = tc->sram_bytes * f;
 	double ready = std::max(e->mem.request(now, mb), e->sram.request(now, sb));
 	e->mem_bytes += mb;
 	e->sram_bytes += sb;
 	double cyc = (tc->mac_cycles + tc->vec_cycles) * f / e->p->clock_hz;
 	double &cf = e->core_free[(size_t)core];
-	double cstart = std::max(std::max(ready, cf), cend);
 	double prev_end = cend;
-	cend = cstart + cyc;
-	cf = cend;
+	double cstart, busy_end;
+	if (chunk == 0) {
+		cstart = std::max(std::max(ready, cf), cend);
+		busy_end = cend = cstart + cyc;
+	} else {
+		// streamed body: compute starts after the prologue; the last of its
+		// data must arrive before its last step can compute
+		double step = cyc / std::max(1, ks - 1);
+		cstart = std::max(cf, cend);
+		busy_end = cstart + cyc;
+		cend = std::max(busy_end, ready + step);
+	}
+	cf = busy_end;
 	e->busy_mac += tc->mac_cycles * f / e->p->clock_hz;
 	e->events++;
 	if (++chunk < nchunks) {
-		// the next load may start once this one is in and its buffer is free
-		double next = std::max(ready, prev_end);
-		next_trigger(Engine::dt(next - now));
+		// the body's loads start once the prologue's data is in
+		next_trigger(Engine::dt(std::max(ready, prev_end) - now));
 	} else {
 		state = STORE;
 		next_trigger(Engine::dt(cend - now));

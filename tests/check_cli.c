@@ -1,0 +1,108 @@
+/* check_cli.c - the command line contract (DESIGN 6): bad input is a clear
+ * one-line error on stderr, exit 1, nothing on stdout; --json is JSON only. */
+#include "tests.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static char out[1 << 17], err[8192];
+
+static void bad(const char *args, const char *needle)
+{
+	int rc = t_cli(args, out, sizeof out, err, sizeof err);
+	ck_assert_msg(rc == 1, "'%s' exited %d (stderr: %s)", args, rc, err);
+	ck_assert_msg(out[0] == 0, "'%s' printed on stdout: %s", args, out);
+	ck_assert_msg(strstr(err, needle), "'%s': stderr '%s' lacks '%s'", args, err, needle);
+	/* one line */
+	char *nl = strchr(err, '\n');
+	ck_assert_msg(nl && nl[1] == 0, "'%s': error is not one line: %s", args, err);
+}
+
+START_TEST(bad_inputs)
+{
+	bad("run --arch h1000 --model llama3-8b", "unknown preset 'h1000'");
+	bad("run --arch h100 --model llama3-8b -s arch.memory.bandwdth_GBps=5", "unknown key 'memory.bandwdth_GBps'");
+	bad("run --arch h100 --model llama3-8b -s arch.memory.bandwidth_GBps=-5", "out of range");
+	bad("run --arch h100 --model llama3-8b --batch 0", "--batch: batch = 0 is out of range");
+	bad("run --arch h100 --model llama3-8b -s model.n_heads=33", "n_kv_heads = 8 does not divide n_heads = 33");
+	bad("run --arch h100 --model bert-large -s model.head_dim=0 -s model.d_model=1000",
+	    "n_heads = 16 does not divide d_model = 1000");
+	bad("run --arch h100 --model llama3-8b --phase sleep", "not one of train|prefill|decode|serve");
+	bad("run --arch h100 --model llama3-8b --chips 8 --tp 3", "not a multiple");
+	bad("run --arch h100 --model llama3-8b --tp 3", "--tp 3 does not divide n_heads = 32");
+	bad("run --arch h100 --model llama3-8b --frobnicate", "unknown option '--frobnicate'");
+	bad("run --arch h100 --model mixtral-8x7b --ep 3 --chips 3", "does not divide n_experts");
+	bad("run --arch h100 --model llama3-8b --batch 5000000000", "out of range");
+	bad("kernel --arch h100 --op gemm --m 10", "needs --m, --n and --k");
+	bad("kernel --arch h100 --op conv --m 1", "expected gemm");
+	bad("list things", "expected archs, models or keys");
+	bad("frob", "unknown command 'frob'");
+}
+END_TEST
+
+START_TEST(bad_config_file)
+{
+	FILE *f = fopen("/tmp/codesim-cli-bad.cfg", "w");
+	fputs("name = \"x\";\nfamily = \"gpu\";\nclock_MHz = 1000.0;\ncore = { count = 4000000000; };\n", f);
+	fclose(f);
+	bad("run --arch /tmp/codesim-cli-bad.cfg --model llama3-8b", "/tmp/codesim-cli-bad.cfg:4: core.count");
+	remove("/tmp/codesim-cli-bad.cfg");
+}
+END_TEST
+
+START_TEST(json_is_json_only)
+{
+	ck_assert_int_eq(t_cli("run --arch h100 --model llama3-8b --phase prefill --seq 512 --json", out, sizeof out, err,
+	                       sizeof err), 0);
+	size_t n = strlen(out);
+	ck_assert(n > 2 && out[0] == '{' && out[n - 2] == '}' && out[n - 1] == '\n');
+	ck_assert(strchr(out, '\n') == out + n - 1);   /* one line, one object */
+	static const char *keys[] = {"\"arch\":", "\"model\":", "\"phase\":", "\"chips\":", "\"feasible\":",
+	                             "\"reason\":", "\"time_s\":", "\"tokens_per_s\":", "\"mfu\":", "\"hfu\":",
+	                             "\"flops\":", "\"hbm_bytes\":", "\"energy_j\":", "\"kernels\":", "\"bound\":"};
+	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+		ck_assert_msg(strstr(out, keys[i]), "missing %s", keys[i]);
+	ck_assert_int_eq(t_cli("kernel --arch h100 --op gemm --m 512 --n 512 --k 512 --json", out, sizeof out, err,
+	                       sizeof err), 0);
+	static const char *kkeys[] = {"\"arch\":", "\"op\":", "\"time_s\":", "\"flops\":", "\"hbm_bytes\":",
+	                              "\"bound\":", "\"tiling\":"};
+	for (size_t i = 0; i < sizeof kkeys / sizeof *kkeys; i++)
+		ck_assert_msg(strstr(out, kkeys[i]), "kernel json missing %s", kkeys[i]);
+}
+END_TEST
+
+START_TEST(infeasible_is_a_result)
+{
+	int rc = t_cli("run --arch h100 --model llama3-70b --phase decode --json", out, sizeof out, err, sizeof err);
+	ck_assert_int_eq(rc, 0);
+	ck_assert(strstr(out, "\"feasible\":false"));
+	ck_assert_msg(strstr(out, "h100 has 80.0 GB"), "%s", out);
+}
+END_TEST
+
+START_TEST(help_texts)
+{
+	ck_assert_int_eq(t_cli("--help", out, sizeof out, err, sizeof err), 0);
+	ck_assert(strstr(out, "run") && strstr(out, "kernel") && strstr(out, "sweep"));
+	ck_assert_int_eq(t_cli("run --help", out, sizeof out, err, sizeof err), 0);
+	ck_assert(strstr(out, "--phase") && strstr(out, "--json") && strstr(out, "examples"));
+	ck_assert_int_eq(t_cli("list archs", out, sizeof out, err, sizeof err), 0);
+	ck_assert(strstr(out, "h100") && strstr(out, "groq-lpu") && strstr(out, "tpu-v5p"));
+	ck_assert_int_eq(t_cli("list models", out, sizeof out, err, sizeof err), 0);
+	ck_assert(strstr(out, "llama3-70b") && strstr(out, "deepseek-v3"));
+}
+END_TEST
+
+Suite *suite_cli(void)
+{
+	Suite *s = suite_create("cli");
+	TCase *tc = tcase_create("contract");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, bad_inputs);
+	tcase_add_test(tc, bad_config_file);
+	tcase_add_test(tc, json_is_json_only);
+	tcase_add_test(tc, infeasible_is_a_result);
+	tcase_add_test(tc, help_texts);
+	suite_add_tcase(s, tc);
+	return s;
+}

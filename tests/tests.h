@@ -1,0 +1,32 @@
+/* tests.h - Check suites of codesim.  Each tests/check_*.c defines one
+ * suite_*() and is listed in tests/main.c.  Check forks every test, so a
+ * test may run the SystemC engine once (DESIGN 4). */
+#ifndef CODESIM_TESTS_H
+#define CODESIM_TESTS_H
+
+#include <check.h>
+
+#include "../arch/arch.h"
+#include "../explorer/xp.h"
+#include "../kernels/kern.h"
+#include "../results/res.h"
+#include "../sim/sim.h"
+#include "../workloads/wl.h"
+
+/* The data directory (CODESIM_HOME, set by make test). */
+const char *t_home(void);
+/* Run `codesim ARGS` (the built binary) capturing stdout/stderr; returns the exit code. */
+int t_cli(const char *args, char *out, size_t outlen, char *errout, size_t errlen);
+
+Suite *suite_config(void);
+Suite *suite_analytic(void);
+Suite *suite_model(void);
+Suite *suite_cli(void);
+Suite *suite_sweep(void);
+Suite *suite_compare(void);
+Suite *suite_validation(void);
+Suite *suite_chips(void);
+Suite *suite_kernels(void);
+Suite *suite_workloads(void);
+
+#endif
