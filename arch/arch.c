@@ -46,6 +46,7 @@ const cfg_key arch_keys[] = {
 	I("core.mma_k", core.mma_k, "", 16, 1, 4096, "MMA instruction K granularity (tensor)"),
 	I("core.mxu_rows", core.mxu_rows, "", 128, 1, 4096, "systolic array rows (reduction dim)"),
 	I("core.mxu_cols", core.mxu_cols, "", 128, 1, 4096, "systolic array columns (output dim)"),
+	F("core.weight_load_Bpc", core.weight_load_Bpc, "B/clk", 0, 0, 1e7, "systolic: bytes/clk to install a fold's weights (0 = one row per clock)"),
 	F("core.vector_flops_per_clk", core.vector_flops_per_clk, "FLOP/clk", 0, 1, 1e7, "vector-unit FLOPs per clock per core"),
 	I("core.max_blocks", core.max_blocks, "", 2, 1, 64, "tiles resident per core at once"),
 	F("core.matrix_efficiency", core.matrix_efficiency, "", 1.0, 0.05, 1.0, "achievable fraction of MMA peak in steady state (calibrated)"),

@@ -95,6 +95,8 @@ typedef struct {
 		double macs_bf16, macs_fp16, macs_fp8, macs_int8; /* dense MAC/clk per core */
 		int mma_m, mma_n, mma_k;   /* MMA granularity (tensor) */
 		int mxu_rows, mxu_cols;    /* systolic array size */
+		double weight_load_Bpc;    /* bytes/clk installing a fold's weights in the array;
+		                            * 0 = shifted in one row per clock (TPU) */
 		double vector_flops_per_clk; /* vector FLOP/clk per core (fp32) */
 		int max_blocks;            /* resident tiles per core (occupancy cap) */
 		double matrix_efficiency;  /* achievable fraction of the MMA peak (issue, power) */

@@ -45,9 +45,17 @@ double kern_tile_mac_cycles(const arch_t *a, int dtype, long bm, long bn, long k
 		return INFINITY;
 	if (a->core.mxu_kind == MXU_SYSTOLIC) {
 		long R = a->core.mxu_rows, C = a->core.mxu_cols;
-		/* a dtype faster than one MAC per PE per cycle packs several */
+		/* rows of activations streamed per clock: a dtype slower or faster
+		 * than one MAC per PE per clock streams proportionally */
 		double rate = macs / ((double)R * C);
-		return kern_systolic_cycles(R, C, bm, bn, k) / rate / eff;
+		double stream = bm / rate / eff;
+		/* installing a fold's weights: one row per clock (shift), or at the
+		 * array's weight-load bandwidth */
+		double load = a->core.weight_load_Bpc > 0
+		                  ? (double)R * C * arch_dtype_bytes((arch_dtype)dtype) / a->core.weight_load_Bpc
+		                  : (double)R;
+		double folds = (double)cdiv(k, R) * (double)cdiv(bn, C);
+		return load + folds * (stream > load ? stream : load) + (double)(R + C - 2);
 	}
 	double work = (double)pad(bm, a->core.mma_m) * pad(bn, a->core.mma_n) * pad(k, a->core.mma_k);
 	return work / macs / eff;

@@ -396,6 +396,7 @@ int kern_lower(const arch_t *a, const wl_graph *g, int fusion, kern_program *kp,
 	p->pp = g->pp;
 	p->vpp = g->vpp;
 	p->n_micro = g->n_micro;
+	p->steady = g->steady;
 	double up_bw = a->system.scaleup_bandwidth_GBps * 1e9 * a->system.scaleup_efficiency;
 	p->p2p_s = g->p2p_bytes > 0 && up_bw > 0 ? g->p2p_bytes / up_bw + a->system.scaleup_latency_us * 1e-6 : 0;
 	kp->cap_s = g->nsegs;
@@ -412,6 +413,7 @@ int kern_lower(const arch_t *a, const wl_graph *g, int fusion, kern_program *kp,
 		ss->role = ws->role == ROLE_FWD ? SEG_FWD : ws->role == ROLE_BWD ? SEG_BWD
 		           : ws->role == ROLE_SYNC ? SEG_SYNC : SEG_STEP;
 		ss->count = ws->count;
+		ss->once = ws->once;
 		ss->first = p->nkernels;
 		int pending_fold[64], npending = 0;   /* vector ops waiting for the next host */
 		int last_host = -1;                     /* index of the last GEMM/attention kernel */

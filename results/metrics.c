@@ -65,12 +65,19 @@ void res_compute(res_t *r, const arch_t *a, const wl_model *m, const wl_scenario
 	r->reason[0] = 0;
 	r->time_s = st->step_s;
 	r->bubble_frac = st->bubble_frac;
+	r->token_latency_s = s->phase == PH_DECODE ? st->token_latency_s : 0;
 	r->events = st->events;
 	const sim_program *p = &kp->prog;
+	/* one chip's totals, and the system's: pp stages of tp*dp chips; the
+	 * simulated stage is the slowest, the others hold their share of the
+	 * layers; the embedding and head run on one stage */
+	double stage_share = fmin(1.0, (double)m->n_layers / ((double)g->layers_per_stage * g->pp));
 	double chip_flops = 0, chip_mem = 0, chip_sram = 0, chip_comm = 0;
+	double sys_flops = 0, sys_mem = 0, sys_sram = 0;
 	for (int si = 0; si < p->nsegs; si++) {
 		const sim_segment *sg = &p->segs[si];
 		double reps = sg->count * ((sg->role == SEG_FWD || sg->role == SEG_BWD) ? p->n_micro : 1);
+		double chips = sg->once ? (double)g->chips / g->pp : (double)g->chips * stage_share;
 		for (int k = sg->first; k < sg->first + sg->n; k++) {
 			const sim_kernel *sk = &p->kernels[k];
 			const kern_info *ki = &kp->info[k];
@@ -86,6 +93,9 @@ void res_compute(res_t *r, const arch_t *a, const wl_model *m, const wl_scenario
 			chip_flops += cnt * ki->flops;
 			chip_mem += cnt * ki->mem_bytes;
 			chip_sram += cnt * ki->sram_bytes;
+			sys_flops += cnt * ki->flops * chips;
+			sys_mem += cnt * ki->mem_bytes * chips;
+			sys_sram += cnt * ki->sram_bytes * chips;
 			chip_comm += cnt * ki->comm_bytes;
 			if (r->nkernels < RES_MAX_KERNELS) {
 				res_kernel *rk = &r->kernels[r->nkernels++];
@@ -103,26 +113,21 @@ void res_compute(res_t *r, const arch_t *a, const wl_model *m, const wl_scenario
 			}
 		}
 	}
-	/* the system: pp stages of tp*dp chips; the simulated stage is the
-	 * slowest one, the others do their share of the layers */
-	double stage_share = (double)m->n_layers / ((double)g->layers_per_stage * g->pp);
-	double scale = (double)g->chips * (stage_share < 1 ? stage_share : 1);
-	r->hw_flops = chip_flops * scale;
-	r->hbm_bytes = chip_mem * scale;
-	r->sram_bytes = chip_sram * scale;
+	r->hw_flops = sys_flops;
+	r->hbm_bytes = sys_mem;
+	r->sram_bytes = sys_sram;
 	r->comm_bytes = chip_comm;
-	r->fusion_saved_bytes = kp->mem_bytes_saved * scale;
+	r->fusion_saved_bytes = kp->mem_bytes_saved * g->chips * stage_share;
 	r->tokens_per_s = r->time_s > 0 ? g->tokens / r->time_s : 0;
 	double denom = r->time_s * g->chips * r->peak_flops;
 	r->mfu = denom > 0 ? g->model_flops / denom : 0;
-	r->hfu = denom > 0 ? fmax(r->hw_flops, g->model_flops * 0) / denom : 0;
-	/* energy: idle floor plus dynamic energy of the work moved and computed */
-	double e_chip = a->power.idle_W * r->time_s + a->power.pJ_per_flop * 1e-12 * chip_flops * fmin(1, stage_share) +
-	                a->power.pJ_per_hbm_byte * 1e-12 * chip_mem * fmin(1, stage_share) +
-	                a->power.pJ_per_sram_byte * 1e-12 * chip_sram * fmin(1, stage_share) +
-	                a->power.pJ_per_link_byte * 1e-12 * chip_comm;
-	r->energy_j = e_chip * g->chips;
-	r->avg_power_w = r->time_s > 0 ? e_chip / r->time_s : 0;
+	r->hfu = denom > 0 ? r->hw_flops / denom : 0;
+	/* energy: every chip's idle floor, plus the dynamic energy of the work
+	 * computed and moved in the whole system */
+	r->energy_j = g->chips * (a->power.idle_W * r->time_s + a->power.pJ_per_link_byte * 1e-12 * chip_comm) +
+	              1e-12 * (a->power.pJ_per_flop * sys_flops + a->power.pJ_per_hbm_byte * sys_mem +
+	                       a->power.pJ_per_sram_byte * sys_sram);
+	r->avg_power_w = r->time_s > 0 ? r->energy_j / g->chips / r->time_s : 0;
 	r->j_per_token = g->tokens > 0 ? r->energy_j / g->tokens : 0;
 	r->tokens_per_j = r->energy_j > 0 ? g->tokens / r->energy_j : 0;
 	r->usd_per_mtok = g->tokens > 0 ? a->cost.usd_per_hour * g->chips * r->time_s / 3600.0 / g->tokens * 1e6 : 0;
@@ -189,6 +194,7 @@ void res_json(FILE *f, const res_t *r)
 	jnum(f, "avg_power_w", r->avg_power_w, 1);
 	jnum(f, "ttft_s", r->ttft_s, 1);
 	jnum(f, "tpot_s", r->tpot_s, 1);
+	jnum(f, "token_latency_s", r->token_latency_s, 1);
 	jnum(f, "bubble_frac", r->bubble_frac, 1);
 	jnum(f, "fusion_saved_bytes", r->fusion_saved_bytes, 1);
 	jnum(f, "params_b", r->params_B, 1);
@@ -261,7 +267,7 @@ const char *res_fmt_bytes(double b, char *buf, size_t len)
 
 void res_print(FILE *f, const res_t *r, int verbose)
 {
-	char b1[32], b2[32];
+	char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32];
 	static const char *what[] = {"step time", "TTFT", "step (one token)", "end-to-end"};
 	fprintf(f, "%s on %s: %s, %s, %d chip%s (tp %d, pp %d, dp %d%s)\n", r->model, r->arch, wl_phase_names[r->phase],
 	        arch_dtype_names[r->dtype], r->chips, r->chips == 1 ? "" : "s", r->tp, r->pp, r->dp,
@@ -279,11 +285,16 @@ void res_print(FILE *f, const res_t *r, int verbose)
 	        r->tokens_per_s / r->chips);
 	fprintf(f, "  %-18s %.1f%%   HFU %.1f%%   (peak %.0f TFLOP/s per chip, %s)\n", "MFU", 100 * r->mfu,
 	        100 * r->hfu, r->peak_flops / 1e12, arch_dtype_names[r->dtype]);
+	if (r->pp > 1 && r->phase == PH_DECODE)
+		fprintf(f, "  %-18s %s through %d stages (%d micro-batches in flight)\n", "token latency",
+		        res_fmt_time(r->token_latency_s, b1, sizeof b1), r->pp, r->n_micro);
 	if (r->pp > 1)
 		fprintf(f, "  %-18s %.1f%%\n", "pipeline bubble", 100 * r->bubble_frac);
-	fprintf(f, "  %-18s %s per chip of %.0f GB (weights %.1f, KV %.1f, activations %.1f, grads+optim %.1f)\n",
-	        "memory", res_fmt_bytes(r->mem_total_GB * 1e9, b1, sizeof b1), r->mem_capacity_GB, r->mem_weights_GB,
-	        r->mem_kv_GB, r->mem_act_GB, r->mem_grads_GB + r->mem_optim_GB);
+	fprintf(f, "  %-18s %s per chip of %s (weights %s, KV %s, activations %s, grads+optim %s)\n", "memory",
+	        res_fmt_bytes(r->mem_total_GB * 1e9, b1, sizeof b1), res_fmt_bytes(r->mem_capacity_GB * 1e9, b2, sizeof b2),
+	        res_fmt_bytes(r->mem_weights_GB * 1e9, b3, sizeof b3), res_fmt_bytes(r->mem_kv_GB * 1e9, b4, sizeof b4),
+	        res_fmt_bytes(r->mem_act_GB * 1e9, b5, sizeof b5),
+	        res_fmt_bytes((r->mem_grads_GB + r->mem_optim_GB) * 1e9, b6, sizeof b6));
 	fprintf(f, "  %-18s %.3g J/token, %.0f W per chip, $%.3g per M tokens\n", "energy / cost", r->j_per_token,
 	        r->avg_power_w, r->usd_per_mtok);
 	double tot = 0;

@@ -53,6 +53,7 @@ typedef struct {
 	double avg_power_w;    /* per chip */
 	double j_per_token, tokens_per_j, usd_per_mtok;
 	double ttft_s, tpot_s; /* serve/prefill/decode latencies where defined */
+	double token_latency_s;   /* decode: one token through all pipeline stages */
 	double peak_flops;     /* per chip, the dtype */
 	double bubble_frac;
 	double fusion_saved_bytes;   /* per step, whole system */

@@ -220,8 +220,16 @@ struct Engine : sc_module {
 		st->bwd_s = bwd;
 		st->step_only_s = step_only;
 		double pipe = 0, bubble = 0;
-		if (fwd + bwd > 0)
+		int pp = std::max(1, p->pp), m = std::max(1, p->n_micro);
+		if (p->steady && bwd <= 0) {
+			// each micro-batch's next token enters once its last one left
+			// the last stage: a period of max(m, pp) stage times
+			pipe = std::max(m * fwd, pp * fwd + (pp - 1) * p->p2p_s);
+			bubble = 1.0 - m * fwd / pipe;
+		} else if (fwd + bwd > 0) {
 			sim_pipeline_time(p->pp, p->vpp, p->n_micro, fwd, bwd, p->p2p_s, &pipe, &bubble);
+		}
+		st->token_latency_s = pp * fwd + (pp - 1) * p->p2p_s;
 		st->pipeline_s = pipe;
 		st->bubble_frac = bubble;
 		st->step_s = pipe + step_only;

@@ -67,6 +67,8 @@ typedef struct {
 	int role;             /* sim_seg_role */
 	double count;         /* repetitions per step (fwd/bwd: per micro-batch) */
 	int first, n;         /* kernels[first .. first+n) */
+	int once;             /* runs on one pipeline stage only (embedding, head):
+	                       * bookkeeping for system totals, no effect on time */
 } sim_segment;
 
 typedef struct {
@@ -87,6 +89,8 @@ typedef struct {
 	/* pipeline schedule (1F1B, interleaved by vpp) */
 	int pp, vpp, n_micro;
 	double p2p_s;             /* stage-to-stage activation transfer per micro-batch */
+	int steady;               /* decode in steady state: micro-batches cycle through
+	                           * the pipeline token after token (no fill or drain) */
 } sim_program;
 
 typedef struct {
@@ -101,6 +105,7 @@ typedef struct {
 	double step_only_s;       /* per-step segments (optimizer, un-overlapped syncs) */
 	double pipeline_s;        /* pipelined part */
 	double bubble_frac;       /* idle fraction of a stage in the pipeline */
+	double token_latency_s;   /* one micro-batch through every stage (decode) */
 	double *seg_s;            /* per segment, one run (nsegs), caller-allocated */
 	sim_kstat *k;             /* per kernel (nkernels), caller-allocated */
 	long events;              /* events processed (for bench) */

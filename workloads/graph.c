@@ -74,6 +74,8 @@ static void end_seg(bld *b)
 	wl_graph *g = b->g;
 	wl_segment *sg = &g->segs[g->nsegs - 1];
 	sg->n = g->nops - sg->first;
+	/* the embedding and the output head live on one stage of the pipeline */
+	sg->once = strstr(sg->name, "embed") || strstr(sg->name, "head");
 	if (sg->n == 0 || sg->count <= 0)
 		g->nsegs--;
 }
@@ -366,6 +368,101 @@ static double kv_bytes_per_token_layer(const wl_model *m, int t, double eb)
 	return 2.0 * kvh * wl_head_dim(m) * eb;
 }
 
+/* Which layers the slowest (last) stage holds: dense and MoE counts. */
+static void stage_layers(const wl_model *m, int pp, int *lps, int *dense_here, int *moe_here)
+{
+	int L = m->n_layers;
+	*lps = (L + pp - 1) / pp;
+	int moe_first = m->n_experts ? m->n_dense_layers : L;
+	int stage_first = L - *lps;
+	*dense_here = stage_first < moe_first ? (moe_first - stage_first < *lps ? moe_first - stage_first : *lps) : 0;
+	*moe_here = *lps - *dense_here;
+}
+
+/* Parameters on one chip of the last stage (its layers, the output head,
+ * and the embedding when the whole model is one stage), before ZeRO. */
+static double params_chip(const wl_model *m, int tp, int pp, int ep)
+{
+	int lps, dense_here, moe_here;
+	stage_layers(m, pp, &lps, &dense_here, &moe_here);
+	return dense_here * layer_params_chip(m, 0, tp, ep) + moe_here * layer_params_chip(m, 1, tp, ep) +
+	       (double)m->vocab * m->d_model / tp * (m->tied_embeddings ? 1 : (pp == 1 ? 2 : 1));
+}
+
+/* Memory per chip for a resolved scenario (bytes).  balanced: the model is
+ * placed by bytes, not whole layers (a static compiler places an SRAM-only
+ * chip's tensors anywhere), so every chip holds an equal share. */
+static void mem_estimate(const wl_model *m, const wl_scenario *sc, int n_micro, int balanced, wl_graph *g)
+{
+	int t = sc->tp, pp = sc->pp, lps, dh, mh;
+	stage_layers(m, pp, &lps, &dh, &mh);
+	double eb = arch_dtype_bytes((arch_dtype)sc->dtype), d = m->d_model;
+	double p_chip = balanced ? wl_params_total(m) / ((double)t * pp) : params_chip(m, t, pp, sc->ep);
+	double kv_layers = balanced ? (double)m->n_layers / pp : lps;
+	g->mem_weights = g->mem_grads = g->mem_optim = g->mem_act = g->mem_kv = 0;
+	if (sc->phase == PH_TRAIN) {
+		double S = sc->seq, mb = sc->micro_batch, h = m->n_heads;
+		g->mem_weights = p_chip * eb / (sc->zero >= 3 ? sc->dp : 1);
+		g->mem_grads = p_chip * 2 / (sc->zero >= 2 ? sc->dp : 1);
+		g->mem_optim = p_chip * 12 / (sc->zero >= 1 ? sc->dp : 1);
+		/* activations per layer (Korthikanti et al. 2022, eq. 2, bytes, 16-bit) */
+		double sbh = S * mb * d, per_layer;
+		if (sc->recompute == RECOMP_FULL)
+			per_layer = 2 * sbh;
+		else if (sc->recompute == RECOMP_SELECTIVE)
+			per_layer = 34 * sbh / t;
+		else
+			per_layer = sbh * (34.0 / t + 5.0 * h * S / (d * t));
+		int inflight = pp < n_micro ? pp : n_micro;
+		g->mem_act = per_layer * lps * inflight;
+	} else {
+		double B = sc->batch, q = sc->phase == PH_DECODE ? 1 : sc->seq;
+		double max_ctx = sc->phase == PH_DECODE ? sc->context + 1 : sc->phase == PH_SERVE ? sc->seq + sc->gen : sc->seq;
+		double mb = ceil(B / (n_micro > 0 ? n_micro : 1));
+		g->mem_weights = p_chip * eb;
+		g->mem_kv = B * max_ctx * kv_layers * kv_bytes_per_token_layer(m, t, eb);
+		g->mem_act = mb * q * (d + (double)m->d_ff / t) * eb * 2;
+	}
+	g->mem_total = g->mem_weights + g->mem_grads + g->mem_optim + g->mem_act + g->mem_kv;
+}
+
+static int micro_batches(const wl_scenario *sc)
+{
+	if (sc->phase == PH_TRAIN)
+		return sc->batch / sc->dp / sc->micro_batch;
+	/* inference through a pipeline: the batch streams as up to pp micro-batches */
+	return sc->pp > 1 ? (sc->batch < sc->pp ? sc->batch : sc->pp) : 1;
+}
+
+/* A chip with no off-chip memory holds everything in SRAM: when the user
+ * gives no parallelism, place the model on as few chips as hold it, layer
+ * by layer across a pipeline (tensor-split a layer only if one layer does
+ * not fit one chip). */
+static void sram_place(const arch_t *a, const wl_model *m, wl_scenario *sc)
+{
+	if (arch_has_hbm(a) || sc->chips > 0 || sc->tp > 0 || sc->pp > 0 || sc->dp > 0)
+		return;
+	double cap = a->global_sram.size_MiB * 1048576.0;
+	for (int tp = 1; tp <= m->n_heads; tp *= 2) {
+		if (m->n_heads % tp)
+			break;
+		for (int pp = 1; pp <= m->n_layers; pp++) {
+			wl_scenario t = *sc;
+			wl_graph g;
+			t.tp = tp, t.pp = pp, t.dp = 1, t.ep = 1, t.chips = tp * pp;
+			memset(&g, 0, sizeof g);
+			mem_estimate(m, &t, micro_batches(&t), 1, &g);
+			if (g.mem_total <= cap) {
+				sc->tp = tp, sc->pp = pp, sc->dp = 1;
+				return;
+			}
+			/* more stages cannot help once a stage holds a single layer */
+			if ((m->n_layers + pp - 1) / pp == 1)
+				break;
+		}
+	}
+}
+
 int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario *sc_in,
              char *err, size_t errlen)
 {
@@ -373,12 +470,14 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 	memset(g, 0, sizeof *g);
 	if (wl_model_validate(m, err, errlen))
 		return -1;
+	sram_place(a, m, &sc);
 	if (wl_parallel_resolve(a, m, &sc, err, errlen))
 		return -1;
 	bld b = {g, a, m, &sc, arch_dtype_bytes((arch_dtype)sc.dtype), sc.tp, 0};
 	g->chips = sc.chips, g->tp = sc.tp, g->pp = sc.pp, g->dp = sc.dp, g->ep = sc.ep, g->vpp = sc.vpp;
 	g->feasible = 1;
 	g->attn_naive = sc.attn_impl == 1;
+	g->steady = sc.phase == PH_DECODE;
 
 	if (arch_macs_per_clk(a, (arch_dtype)sc.dtype) <= 0) {
 		g->feasible = 0;
@@ -387,21 +486,18 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 	}
 
 	int L = m->n_layers, pp = sc.pp, t = sc.tp;
-	int lps = (L + pp - 1) / pp;           /* layers on the slowest stage */
+	int lps, dense_here, moe_here;
+	stage_layers(m, pp, &lps, &dense_here, &moe_here);
 	g->layers_per_stage = lps;
-	int moe_first = m->n_experts ? m->n_dense_layers : L;
-	/* the last stage holds the last lps layers */
-	int stage_first = L - lps;
-	int dense_here = stage_first < moe_first ? (moe_first - stage_first < lps ? moe_first - stage_first : lps) : 0;
-	int moe_here = lps - dense_here;
 	double d = m->d_model, eb = b.eb;
-	double N_total = wl_params_total(m), N_active = wl_params_active(m);
+	/* parameters that do matrix work per token: the input embedding is a
+	 * lookup; the output head is a GEMM (Megatron's count includes it) */
+	double embed = m->tied_embeddings ? 0 : (double)m->vocab * d;
+	double head = m->kind == MODEL_DECODER ? (double)m->vocab * d : 0;
+	double N_mm = wl_params_active(m) - embed;
 	int causal = m->kind == MODEL_DECODER;
 	int hd = wl_head_dim(m), h = m->n_heads;
-
-	/* weights on this chip (the stage's layers + head), before ZeRO */
-	double p_chip = dense_here * layer_params_chip(m, 0, t, sc.ep) + moe_here * layer_params_chip(m, 1, t, sc.ep) +
-	                (double)m->vocab * d / t * (m->tied_embeddings ? 1 : (pp == 1 ? 2 : 1));
+	double p_chip = params_chip(m, t, pp, sc.ep);
 	double cap = arch_has_hbm(a) ? a->memory.capacity_GB * GB : a->global_sram.size_MiB * 1048576.0;
 	g->mem_capacity = cap;
 
@@ -502,25 +598,14 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 		g->p2p_bytes = pp > 1 ? (double)T * d * eb : 0;
 		double tokens = (double)sc.batch * S;
 		g->tokens = tokens;
-		g->model_flops = 6.0 * N_active * tokens + 12.0 * L * h * hd * (double)S * tokens;
-		/* memory per chip */
-		g->mem_weights = p_chip * eb / (sc.zero >= 3 ? sc.dp : 1);
-		g->mem_grads = p_chip * 2 / (sc.zero >= 2 ? sc.dp : 1);
-		g->mem_optim = p_chip * 12 / (sc.zero >= 1 ? sc.dp : 1);
-		/* activations per layer (Korthikanti et al. 2022, eq. 2, bytes, 16-bit) */
-		double sbh = (double)S * mb * d;
-		double per_layer;
-		if (sc.recompute == RECOMP_FULL)
-			per_layer = 2 * sbh;
-		else if (sc.recompute == RECOMP_SELECTIVE)
-			per_layer = 34 * sbh / t;
-		else
-			per_layer = sbh * (34.0 / t + 5.0 * h * S / (d * t));
-		int inflight = pp < g->n_micro ? pp : g->n_micro;
-		g->mem_act = per_layer * lps * inflight;
+		g->model_flops = 6.0 * N_mm * tokens + 12.0 * L * h * hd * (double)S * tokens;
+		mem_estimate(m, &sc, g->n_micro, !arch_has_hbm(a), g);
 	} else {
-		/* inference: prefill, decode, serve */
-		long B = sc.batch;
+		/* inference: prefill, decode, serve; through a pipeline the batch
+		 * streams as micro-batches of B sequences */
+		long B_all = sc.batch;
+		g->n_micro = micro_batches(&sc);
+		long B = (B_all + g->n_micro - 1) / g->n_micro;
 		long q, kv;
 		double ctx_mean = 0;
 		if (sc.phase == PH_DECODE) {
@@ -528,7 +613,6 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 		} else {
 			q = sc.seq, kv = sc.seq;
 		}
-		g->n_micro = 1;
 		/* prefill / decode step segments (fwd role: pipelined over pp) */
 		const char *tag = sc.phase == PH_DECODE ? "decode" : "prefill";
 		char nm[40];
@@ -572,43 +656,41 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 			g->steps = sc.gen;
 		}
 		g->p2p_bytes = pp > 1 ? (double)B * q * d * eb : 0;
-		/* tokens and model FLOPs (inference: 2 per MAC of the needed work) */
+		/* tokens and model FLOPs (inference: 2 per MAC of the needed work;
+		 * the head only where logits are computed: a prompt's last token) */
 		double attn_per_tok_ctx = 4.0 * L * h * hd;   /* per token per context position */
+		double body = N_mm - head;
+		double Bt = (double)B_all;
+		double pre = 2.0 * body * Bt * q + 2.0 * head * Bt + attn_per_tok_ctx * Bt * (causal ? (q + 1) / 2.0 : q) * q;
 		if (sc.phase == PH_PREFILL) {
-			g->tokens = (double)B * q;
-			g->model_flops = 2.0 * N_active * B * q + attn_per_tok_ctx * B * (causal ? (q + 1) / 2.0 : q) * q;
+			g->tokens = Bt * q;
+			g->model_flops = pre;
 		} else if (sc.phase == PH_DECODE) {
-			g->tokens = B;
-			g->model_flops = 2.0 * N_active * B + attn_per_tok_ctx * B * kv;
+			g->tokens = Bt;
+			g->model_flops = 2.0 * N_mm * Bt + attn_per_tok_ctx * Bt * kv;
 		} else {
-			g->tokens = (double)B * sc.gen;
-			g->model_flops = 2.0 * N_active * B * q + attn_per_tok_ctx * B * (causal ? (q + 1) / 2.0 : q) * q +
-			                 2.0 * N_active * B * sc.gen + attn_per_tok_ctx * B * sc.gen * ctx_mean;
+			g->tokens = Bt * sc.gen;
+			g->model_flops = pre + 2.0 * N_mm * Bt * sc.gen + attn_per_tok_ctx * Bt * sc.gen * ctx_mean;
 		}
 		g->model_flops *= sc.dp;   /* dp replicas serve their own batches */
 		g->tokens *= sc.dp;
-		double max_ctx = sc.phase == PH_DECODE ? kv : sc.phase == PH_SERVE ? sc.seq + sc.gen : q;
-		g->mem_weights = p_chip * eb;
-		g->mem_kv = (double)B * max_ctx * lps * kv_bytes_per_token_layer(m, t, eb);
-		g->mem_act = (double)B * q * (d + (double)m->d_ff / t) * eb * 2;
+		mem_estimate(m, &sc, g->n_micro, !arch_has_hbm(a), g);
 	}
-	(void)N_total;
+	/* the system: pp stages of tp*dp chips; the simulated stage is the
+	 * slowest, the others hold their share of the layers; the embedding and
+	 * head run on one stage */
+	double share = (double)L / ((double)lps * pp);
 	g->hw_flops = 0;
-	for (int s = 0; s < g->nsegs; s++) {
-		wl_segment *sg = &g->segs[s];
+	for (int i = 0; i < g->nsegs; i++) {
+		wl_segment *sg = &g->segs[i];
 		double per = 0;
-		for (int i = sg->first; i < sg->first + sg->n; i++)
-			if (g->ops[i].kind != OP_COMM)
-				per += g->ops[i].flops;
+		for (int k = sg->first; k < sg->first + sg->n; k++)
+			if (g->ops[k].kind != OP_COMM)
+				per += g->ops[k].flops;
 		double reps = sg->count * ((sg->role == ROLE_FWD || sg->role == ROLE_BWD) ? g->n_micro : 1);
-		g->hw_flops += per * reps;
+		double chips = sg->once ? (double)g->chips / pp : (double)g->chips * (share < 1 ? share : 1);
+		g->hw_flops += per * reps * chips;
 	}
-	/* chips of a TP/EP group do the same work: the system runs pp stages, each
-	 * with tp*dp chips; the simulated stage is the slowest, so this bounds */
-	g->hw_flops *= (double)g->chips / pp * ((double)L / (lps * pp) < 1 ? (double)L / (lps * pp) : 1) *
-	               (double)pp;
-	g->hw_flops /= (double)pp;
-	g->mem_total = g->mem_weights + g->mem_grads + g->mem_optim + g->mem_act + g->mem_kv;
 	if (g->feasible && g->mem_total > cap) {
 		g->feasible = 0;
 		snprintf(g->reason, sizeof g->reason,

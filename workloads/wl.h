@@ -143,6 +143,7 @@ typedef struct {
 	                       * or a gradient sync overlapping the last backward */
 	double count;         /* times the segment runs (fwd/bwd: per micro-batch) */
 	int first, n;         /* ops[first .. first+n) */
+	int once;             /* once per model (embedding, head), not per stage */
 } wl_segment;
 
 typedef struct {
@@ -166,6 +167,7 @@ typedef struct {
 	/* pipeline: bytes sent between stages per micro-batch */
 	double p2p_bytes;
 	int attn_naive;       /* scores materialized in memory (scenario attn_impl) */
+	int steady;           /* decode: the pipeline stays full from token to token */
 } wl_graph;
 
 /* Build the per-chip graph.  Returns -1 for bad input (err filled);
