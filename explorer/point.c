@@ -251,16 +251,16 @@ int xp_evaluate_forked(const xp_point *pt, double timeout_s, res_t *r, char *err
 int xp_kernel_eval(const arch_t *a, const wl_op *op, int attn_naive, xp_kernel_result *kr, char *err,
                    size_t errlen)
 {
-	sim_kernel sk[3];
-	kern_info ki[3];
+	sim_kernel sk[5];
+	kern_info ki[5];
 	sim_segment seg;
-	sim_kstat ks[3];
+	sim_kstat ks[5];
 	double seg_s[1];
 	sim_stats st;
 	memset(kr, 0, sizeof *kr);
 	memset(&st, 0, sizeof st);
 	memset(ks, 0, sizeof ks);
-	int n = kern_lower_op(a, op, FUSE_COMPILER, attn_naive, sk, ki, 3, err, errlen);
+	int n = kern_lower_op(a, op, FUSE_COMPILER, attn_naive, sk, ki, 5, err, errlen);
 	if (n < 0)
 		return -1;
 	sim_program p;

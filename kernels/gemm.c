@@ -145,7 +145,12 @@ static double estimate(const arch_t *a, long m, long n, long k, long batch, int 
 	double steps = (double)cdiv(kk, t->bk);
 	double first = (tr.loads / tr.tiles) / steps * conc / mem_bw;
 	double lat = (arch_has_hbm(a) ? a->memory.latency_ns : a->global_sram.latency_ns) * 1e-9;
-	return fmax(t_c, t_m) + lat + first + cyc / clk / steps;
+	/* a tile's first step load is exposed; with two tiles resident a core
+	 * hides the next tile's behind the current one's compute */
+	double exposed = t->bpc >= 2 ? 1 : per_core;
+	/* the last tile on each core stores after everything else is done */
+	double tail = store / fmax(1.0, per_core) / mem_bw;
+	return fmax(t_c, t_m) + (lat + first) * exposed + cyc / clk / steps + tail;
 }
 
 int kern_gemm_search(const arch_t *a, long m, long n, long k, long batch, int dtype,
@@ -190,12 +195,12 @@ int kern_gemm_search(const arch_t *a, long m, long n, long k, long batch, int dt
 						if (t.smem_B > limit)
 							continue;
 						int fit = (int)floor(limit / t.smem_B);
-						t.bpc = fit < a->core.max_blocks ? fit : a->core.max_blocks;
-						if (t.bpc < 1)
-							continue;
-						t.est_s = estimate(a, m, n, k, batch, dtype, &t);
-						if (t.est_s < best.est_s * (1 - 1e-9))
-							best = t;
+						int max_bpc = fit < a->core.max_blocks ? fit : a->core.max_blocks;
+						for (t.bpc = 1; t.bpc <= max_bpc; t.bpc++) {
+							t.est_s = estimate(a, m, n, k, batch, dtype, &t);
+							if (t.est_s < best.est_s * (1 - 1e-9))
+								best = t;
+						}
 					}
 				}
 			}

@@ -127,9 +127,14 @@ static void lower_flash(const arch_t *a, const wl_op *op, sim_kernel *sk, kern_i
 	double kv_reads = units * kv_load;
 	double l2 = a->global_sram.size_MiB * 1048576.0;
 	int have_l2 = l2 > 0 && a->global_sram.bandwidth_GBps > 0 && arch_has_hbm(a);
-	double kv_mem = have_l2 && kv_unique / fmax(1.0, (double)op->batch * op->kv_heads) *
-	                fmin((double)op->batch * op->kv_heads, (double)a->core.count) <= l2
-	                    ? kv_unique : kv_reads;
+	/* the tiles of one KV head (its query heads x query blocks) run side by
+	 * side in grid order, so the K/V in use at once are those of the KV heads
+	 * one wave touches */
+	double per_head = kv_unique / fmax(1.0, (double)op->batch * op->kv_heads);
+	double tiles_per_head = units / fmax(1.0, (double)op->batch * op->kv_heads);
+	double wave = (double)a->core.count * a->core.max_blocks;
+	double heads_live = fmin((double)op->batch * op->kv_heads, ceil(wave / tiles_per_head) + 1);
+	double kv_mem = have_l2 && per_head * heads_live <= l2 ? kv_unique : kv_reads;
 	if (kv_mem > kv_reads)
 		kv_mem = kv_reads;
 	memset(sk, 0, sizeof *sk);
@@ -256,6 +261,11 @@ int kern_collective(const arch_t *a, int coll, double bytes, int group, sim_kern
 
 /* ---- one op --------------------------------------------------------- */
 
+typedef struct {
+	const char *tag;
+	long m, n, k;
+} naive_gemm;
+
 int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_naive, sim_kernel *sk,
                   kern_info *ki, int max_out, char *err, size_t errlen)
 {
@@ -274,35 +284,53 @@ int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_naive, 
 		break;
 	}
 	case OP_ATTN:
-		if (attn_naive && !op->backward && max_out >= 3) {
-			/* scores materialized: S = QK^T (batched GEMM), softmax, O = PV */
-			wl_op s = *op;
-			long grp = op->heads;
+		if (attn_naive && max_out >= 5) {
+			/* scores materialized in memory.  forward: S = QK^T, P = softmax(S),
+			 * O = PV.  backward: dV = P^T dO, dP = dO V^T, dS = softmax'(P, dP),
+			 * dQ = dS K, dK = dS^T Q. */
+			long q = op->q_len, kv = op->kv_len, d = op->head_dim, bh = op->batch * op->heads;
 			double eb = arch_dtype_bytes((arch_dtype)op->dtype);
-			kern_tiling t;
-			if (kern_gemm_search(a, op->q_len, op->kv_len, op->head_dim, op->batch * grp, op->dtype, 0, &t))
-				goto no_tiling;
-			kern_gemm_build(a, op->q_len, op->kv_len, op->head_dim, op->batch * grp, op->dtype, &t, 0, &sk[0], &ki[0]);
-			info_common(a, op->dtype, &ki[0]);
-			s.kind = OP_SOFTMAX;
-			double scores = (double)op->q_len * op->kv_len * op->batch * grp;
-			s.vflops = scores * 5;
-			lower_vector(a, &s, scores * eb, scores * eb, &sk[1], &ki[1]);
-			if (kern_gemm_search(a, op->q_len, op->head_dim, op->kv_len, op->batch * grp, op->dtype, 0, &t))
-				goto no_tiling;
-			kern_gemm_build(a, op->q_len, op->head_dim, op->kv_len, op->batch * grp, op->dtype, &t, 0, &sk[2], &ki[2]);
-			info_common(a, op->dtype, &ki[2]);
-			for (int i = 0; i < 3; i++) {
+			double scores = (double)q * kv * bh;
+			naive_gemm g[4];
+			int ng = 0, n = 0;
+			const char *vtag;
+			if (!op->backward) {
+				g[ng++] = (naive_gemm){"scores", q, kv, d};
+				g[ng++] = (naive_gemm){"pv", q, d, kv};
+				vtag = "softmax";
+			} else {
+				g[ng++] = (naive_gemm){"dv", kv, d, q};
+				g[ng++] = (naive_gemm){"dp", q, kv, d};
+				g[ng++] = (naive_gemm){"dq", q, d, kv};
+				g[ng++] = (naive_gemm){"dk", kv, d, q};
+				vtag = "softmax-bwd";
+			}
+			for (int i = 0; i < ng; i++) {
+				kern_tiling t;
+				if (kern_gemm_search(a, g[i].m, g[i].n, g[i].k, bh, op->dtype, 0, &t))
+					goto no_tiling;
+				kern_gemm_build(a, g[i].m, g[i].n, g[i].k, bh, op->dtype, &t, 0, &sk[n], &ki[n]);
+				info_common(a, op->dtype, &ki[n]);
+				snprintf(ki[n].name, sizeof ki[n].name, "%.26s.%s", op->name, g[i].tag);
+				n++;
+				if (i == 0) {
+					/* the softmax (or its gradient) sits between the first two GEMMs */
+					wl_op v = *op;
+					v.kind = OP_SOFTMAX;
+					v.vflops = scores * (op->backward ? 3 : 5);
+					lower_vector(a, &v, scores * eb * (op->backward ? 2 : 1), scores * eb, &sk[n], &ki[n]);
+					snprintf(ki[n].name, sizeof ki[n].name, "%.26s.%s", op->name, vtag);
+					n++;
+				}
+			}
+			for (int i = 0; i < n; i++) {
 				ki[i].cls = CLS_ATTN;
 				ki[i].kind = OP_ATTN;
+				ki[i].recomputed = op->recomputed;
 				sk[i].cls = CLS_ATTN;
-			}
-			snprintf(ki[0].name, sizeof ki[0].name, "%.28s.scores", op->name);
-			snprintf(ki[1].name, sizeof ki[1].name, "%.28s.softmax", op->name);
-			snprintf(ki[2].name, sizeof ki[2].name, "%.28s.pv", op->name);
-			for (int i = 0; i < 3; i++)
 				snprintf(sk[i].name, sizeof sk[i].name, "%s", ki[i].name);
-			return 3;
+			}
+			return n;
 		}
 		lower_flash(a, op, sk, ki);
 		break;
@@ -405,7 +433,8 @@ int kern_lower(const arch_t *a, const wl_graph *g, int fusion, kern_program *kp,
 	int nmemo = 0, capmemo = 0;
 	if (!p->segs)
 		goto oom;
-	int attn_naive = g->attn_naive;
+	/* eager runs attention as the framework's separate ops, scores in memory */
+	int attn_naive = g->attn_naive || fusion == FUSE_EAGER;
 	for (int s = 0; s < g->nsegs; s++) {
 		const wl_segment *ws = &g->segs[s];
 		sim_segment *ss = &p->segs[p->nsegs++];
@@ -433,8 +462,8 @@ int kern_lower(const arch_t *a, const wl_graph *g, int fusion, kern_program *kp,
 					continue;
 				}
 			}
-			sim_kernel sk[3];
-			kern_info ki[3];
+			sim_kernel sk[5];
+			kern_info ki[5];
 			int nk;
 			if (op->kind == OP_GEMM) {
 				kern_tiling t;
@@ -471,7 +500,7 @@ int kern_lower(const arch_t *a, const wl_graph *g, int fusion, kern_program *kp,
 				ki[0].recomputed = op->recomputed;
 				nk = 1;
 			} else {
-				nk = kern_lower_op(a, &o, fusion, attn_naive, sk, ki, 3, err, errlen);
+				nk = kern_lower_op(a, &o, fusion, attn_naive, sk, ki, 5, err, errlen);
 				if (nk < 0)
 					goto fail;
 			}
@@ -501,16 +530,15 @@ int kern_lower(const arch_t *a, const wl_graph *g, int fusion, kern_program *kp,
 		ss->n = p->nkernels - ss->first;
 		kp->mem_bytes_saved += saved * reps;
 		if (fusion == FUSE_MEGAKERNEL) {
-			/* one persistent kernel: one launch; activations through the shared
-			 * SRAM when a segment's working activations fit there */
+			/* one persistent kernel runs the whole step: no launches (its one
+			 * launch is amortized over the step); activations through the
+			 * shared SRAM when an op's working activations fit there */
 			double l2 = arch_has_hbm(a) ? a->global_sram.size_MiB * 1048576.0 : 0;
-			int first_compute = 1;
 			for (int k = ss->first; k < ss->first + ss->n; k++) {
 				sim_kernel *sk = &p->kernels[k];
 				if (sk->is_comm)
 					continue;
-				sk->launch = first_compute;
-				first_compute = 0;
+				sk->launch = 0;
 				const wl_op *src = NULL;
 				for (int i = ws->first; i < ws->first + ws->n; i++)
 					if (!strcmp(g->ops[i].name, sk->name)) {

@@ -1,7 +1,219 @@
-/* check_workloads.c - placeholder suite, filled by the work on its issue. */
+/* check_workloads.c - workloads and parallelism (issue 4): collectives meet
+ * their closed forms, all-to-all grows with EP, the 1F1B bubble is
+ * (p-1)/(m+p-1), memory fits or not as published, MoE reads only the active
+ * experts and the busiest expert sets the pace, serving composes prefill and
+ * decode, and every phase runs for every model preset. */
 #include "tests.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int sim_pipeline_time(int pp, int vpp, int n_micro, double t_f, double t_b, double p2p_s, double *total_s,
+                      double *bubble_frac);
+
+static char out[1 << 18], err[8192];
+
+static double json_num(const char *json, const char *key)
+{
+	char pat[64];
+	snprintf(pat, sizeof pat, "\"%s\":", key);
+	const char *p = strstr(json, pat);
+	ck_assert_msg(p != NULL, "no %s in %.200s", key, json);
+	return strtod(p + strlen(pat), NULL);
+}
+
+static double cli_num(const char *args, const char *key)
+{
+	int rc = t_cli(args, out, sizeof out, err, sizeof err);
+	ck_assert_msg(rc == 0, "'%s': %s", args, err);
+	return json_num(out, key);
+}
+
+START_TEST(collectives_match_closed_forms)
+{
+	arch_t a;
+	char e[512];
+	ck_assert_int_eq(arch_load(&a, t_home(), "h100", e, sizeof e), 0);
+	double bw = a.system.scaleup_bandwidth_GBps * 1e9 * a.system.scaleup_efficiency;
+	double lat = a.system.scaleup_latency_us * 1e-6;
+	double S = 1e9;
+	for (int p = 2; p <= 8; p *= 2) {
+		char args[256];
+		/* ring all-reduce: 2(p-1) steps of S/p */
+		snprintf(args, sizeof args, "kernel --arch h100 --op allreduce --bytes %.0f --chips %d --json", S, p);
+		double t = cli_num(args, "time_s");
+		double ring = 2.0 * (p - 1) * (lat + S / p / bw);
+		ck_assert_msg(fabs(t / ring - 1) < 1e-6, "all-reduce p=%d: %.6g vs %.6g", p, t, ring);
+		/* all-gather: p-1 steps of S/p */
+		snprintf(args, sizeof args, "kernel --arch h100 --op allgather --bytes %.0f --chips %d --json", S, p);
+		t = cli_num(args, "time_s");
+		ck_assert_msg(fabs(t / ((p - 1) * (lat + S / p / bw)) - 1) < 1e-6, "all-gather p=%d", p);
+	}
+	/* hierarchical: 16 chips = 2 nodes of 8: the ring inside the node on the
+	 * payload, then across nodes on 1/8 of it over the scale-out network */
+	double obw = a.system.scaleout_bandwidth_GBps * 1e9 * a.system.scaleout_efficiency;
+	double olat = a.system.scaleout_latency_us * 1e-6;
+	double t = cli_num("kernel --arch h100 --op allreduce --bytes 1e9 --chips 16 --json", "time_s");
+	double hier = 2.0 * 7 * (lat + S / 8 / bw) + 2.0 * 1 * (olat + S / 8 / 2 / obw);
+	ck_assert_msg(fabs(t / hier - 1) < 1e-6, "hierarchical %.6g vs %.6g", t, hier);
+	/* all-to-all of a fixed per-chip payload grows with the group */
+	double prev = 0;
+	for (int p = 2; p <= 64; p *= 2) {
+		char args[256];
+		snprintf(args, sizeof args, "kernel --arch h100 --op alltoall --bytes 1e8 --chips %d --json", p);
+		double ta = cli_num(args, "time_s");
+		ck_assert_msg(ta > prev, "all-to-all over %d chips %.4g <= %.4g", p, ta, prev);
+		prev = ta;
+	}
+}
+END_TEST
+
+START_TEST(pipeline_bubble)
+{
+	static const int ps[] = {2, 4, 8}, ms[] = {1, 4, 16, 64};
+	for (size_t i = 0; i < 3; i++)
+		for (size_t j = 0; j < 4; j++) {
+			double total, bubble;
+			int p = ps[i], m = ms[j];
+			ck_assert_int_eq(sim_pipeline_time(p, 1, m, 1.0, 2.0, 0, &total, &bubble), 0);
+			double expect = (double)(p - 1) / (m + p - 1);
+			ck_assert_msg(fabs(bubble - expect) < 1e-12, "p=%d m=%d bubble %.6f vs %.6f", p, m, bubble, expect);
+			ck_assert(fabs(total - (m + p - 1) * 3.0) < 1e-9);
+		}
+	/* end to end: a training run reports the bubble of its schedule */
+	double b = cli_num("run --arch h100 --model llama3-8b --phase train --batch 8 --seq 1024 --pp 4 --json",
+	                   "bubble_frac");
+	ck_assert_msg(fabs(b - 3.0 / 11.0) < 0.02, "bubble %.4f vs 3/11", b);
+	/* interleaving shrinks it */
+	double bi = cli_num("run --arch h100 --model llama3-8b --phase train --batch 8 --seq 1024 --pp 4 --vpp 2 --json",
+	                    "bubble_frac");
+	ck_assert(bi < b);
+}
+END_TEST
+
+START_TEST(memory_fits_as_published)
+{
+	/* Llama-3-70B bf16 weights (141 GB) do not fit one 80 GB H100 */
+	ck_assert_int_eq(t_cli("run --arch h100 --model llama3-70b --phase decode --json", out, sizeof out, err, sizeof err), 0);
+	ck_assert(strstr(out, "\"feasible\":false"));
+	ck_assert_msg(strstr(out, "needs 14") && strstr(out, "h100 has 80.0 GB"), "%s", out);
+	/* they fit two H100s with tensor parallelism (~71 GB each); one 141 GB
+	 * H200 holds the weights in fp8, not in bf16 (141.1 GB + KV cache) */
+	ck_assert_int_eq(t_cli("run --arch h100 --model llama3-70b --phase decode --tp 2 --json", out, sizeof out, err, sizeof err), 0);
+	ck_assert(strstr(out, "\"feasible\":true"));
+	ck_assert_int_eq(t_cli("run --arch h200 --model llama3-70b --phase decode --json", out, sizeof out, err, sizeof err), 0);
+	ck_assert(strstr(out, "\"feasible\":false"));
+	ck_assert_int_eq(t_cli("run --arch h200 --model llama3-70b --phase decode --dtype fp8 --json", out, sizeof out, err,
+	                       sizeof err), 0);
+	ck_assert(strstr(out, "\"feasible\":true"));
+	/* training 70B with Adam on 8 GPUs needs 16 bytes/param = 1.1 TB: not
+	 * without sharding; ZeRO-3 over 64 GPUs brings it under 80 GB */
+	ck_assert_int_eq(t_cli("run --arch h100 --model llama3-70b --phase train --chips 8 --tp 8 --batch 8 --seq 2048 --json",
+	                       out, sizeof out, err, sizeof err), 0);
+	ck_assert(strstr(out, "\"feasible\":false"));
+	ck_assert_int_eq(t_cli("run --arch h100 --model llama3-70b --phase train --chips 64 --dp 64 --tp 1 --zero 3 "
+	                       "--recompute full --batch 64 --seq 2048 --json", out, sizeof out, err, sizeof err), 0);
+	ck_assert_msg(strstr(out, "\"feasible\":true"), "%s", out);
+	double total = json_num(out, "total");
+	ck_assert(total < 80);
+}
+END_TEST
+
+START_TEST(moe_reads_active_experts_and_busiest_sets_pace)
+{
+	/* Mixtral decode at batch 1 touches 2 of 8 experts per layer: memory
+	 * traffic near 12.9B active params x 2 bytes, far below 46.7B x 2 */
+	double bytes = cli_num("run --arch h100 --model mixtral-8x7b --phase decode --batch 1 --tp 2 --json", "hbm_bytes");
+	ck_assert_msg(bytes > 0.95 * 12.9e9 * 2 && bytes < 1.25 * 12.9e9 * 2, "decode moves %.3g B", bytes);
+	/* a large batch touches every expert */
+	bytes = cli_num("run --arch h100 --model mixtral-8x7b --phase decode --batch 64 --tp 2 --json", "hbm_bytes");
+	ck_assert_msg(bytes > 0.95 * 46.7e9 * 2, "batch 64 moves %.3g B", bytes);
+	/* routing skew: with experts spread over chips the chip holding the
+	 * busiest expert sets the pace (the capacity factor caps its load) */
+	const char *ep = "run --arch h100 --model mixtral-8x7b --phase prefill --batch 8 --seq 2048 --chips 8 --tp 1 "
+	                 "--dp 8 --ep 8 --json";
+	double t1 = cli_num(ep, "time_s");
+	char args[512];
+	snprintf(args, sizeof args, "%s -s model.skew=2 -s model.capacity_factor=4", ep);
+	double t2 = cli_num(args, "time_s");
+	ck_assert_msg(t2 > 1.3 * t1, "skew 2 under EP: %.4g vs %.4g", t2, t1);
+	snprintf(args, sizeof args, "%s -s model.skew=2 -s model.capacity_factor=1.25", ep);
+	double t3 = cli_num(args, "time_s");
+	ck_assert_msg(t3 < t2 && t3 > t1, "capacity factor 1.25 caps the skew: %.4g", t3);
+	/* with every expert on one chip the work is the same, skewed or not */
+	double s1 = cli_num("run --arch h100 --model mixtral-8x7b --phase prefill --batch 4 --seq 2048 --tp 2 --json", "time_s");
+	double s2 = cli_num("run --arch h100 --model mixtral-8x7b --phase prefill --batch 4 --seq 2048 --tp 2 "
+	                    "-s model.skew=2 -s model.capacity_factor=2 --json", "time_s");
+	ck_assert_msg(fabs(s2 / s1 - 1) < 0.05, "skew without EP: %.4g vs %.4g", s2, s1);
+	/* expert parallelism adds all-to-all dispatch and combine */
+	ck_assert_int_eq(t_cli("run --arch h100 --model mixtral-8x7b --phase decode --batch 8 --chips 8 --tp 1 --dp 8 "
+	                       "--ep 8 --json", out, sizeof out, err, sizeof err), 0);
+	ck_assert_msg(strstr(out, "ep-dispatch") && strstr(out, "ep-combine"), "no all-to-all in EP run");
+}
+END_TEST
+
+START_TEST(serve_composes_prefill_and_decode)
+{
+	double serve = cli_num("run --arch h100 --model llama3-8b --phase serve --batch 4 --seq 512 --gen 64 --json", "time_s");
+	double ttft = json_num(out, "ttft_s"), tpot = json_num(out, "tpot_s");
+	double pre = cli_num("run --arch h100 --model llama3-8b --phase prefill --batch 4 --seq 512 --json", "time_s");
+	double dec = cli_num("run --arch h100 --model llama3-8b --phase decode --batch 4 --context 544 --json", "time_s");
+	ck_assert_msg(fabs(ttft / pre - 1) < 0.01, "ttft %.4g vs prefill %.4g", ttft, pre);
+	ck_assert_msg(fabs(tpot / dec - 1) < 0.02, "tpot %.4g vs decode at mean context %.4g", tpot, dec);
+	ck_assert_msg(fabs(serve / (pre + 64 * dec) - 1) < 0.02, "serve %.4g vs %.4g", serve, pre + 64 * dec);
+}
+END_TEST
+
+START_TEST(every_model_every_phase)
+{
+	/* each model preset in each phase on a system big enough for it: it runs
+	 * (or is infeasible with its reason), and tokens/s follows time */
+	static const struct {
+		const char *model, *par;
+	} cases[] = {
+	    {"bert-large", "--chips 1"},
+	    {"gpt3-175b", "--chips 64 --tp 8 --pp 8"},
+	    {"llama3-8b", "--chips 8 --tp 8"},
+	    {"llama3-70b", "--chips 64 --tp 8 --pp 8"},
+	    {"llama3-405b", "--chips 128 --tp 8 --pp 16"},
+	    {"mixtral-8x7b", "--chips 8 --tp 8 --ep 8"},
+	    {"grok1-314b", "--chips 64 --tp 8 --pp 8 --ep 8"},
+	    {"deepseek-v3", "--chips 128 --tp 8 --pp 16 --ep 8"},
+	    {"palm-540b", "--chips 256 --tp 8 --pp 32"},
+	};
+	static const char *phases[] = {"train --batch 64 --seq 2048 --recompute full --zero 1",
+	                               "prefill --batch 8 --seq 2048", "decode --batch 64 --context 4096",
+	                               "serve --batch 8 --seq 1024 --gen 32"};
+	for (size_t c = 0; c < sizeof cases / sizeof *cases; c++)
+		for (size_t p = 0; p < 4; p++) {
+			char args[512];
+			snprintf(args, sizeof args, "run --arch h100 --model %s %s --phase %s --json", cases[c].model, cases[c].par,
+			         phases[p]);
+			int rc = t_cli(args, out, sizeof out, err, sizeof err);
+			ck_assert_msg(rc == 0, "%s: rc %d %s", args, rc, err);
+			if (strstr(out, "\"feasible\":false")) {
+				ck_assert_msg(strstr(out, "needs"), "%s: infeasible without a reason: %.300s", args, out);
+				continue;
+			}
+			double t = json_num(out, "time_s"), tps = json_num(out, "tokens_per_s"), mfu = json_num(out, "mfu");
+			ck_assert_msg(t > 0 && tps > 0 && mfu > 0 && mfu < 0.9, "%s: t %.4g tok/s %.4g mfu %.3f", args, t, tps, mfu);
+		}
+}
+END_TEST
 
 Suite *suite_workloads(void)
 {
-	return suite_create("workloads");
+	Suite *s = suite_create("workloads");
+	TCase *tc = tcase_create("parallelism");
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, collectives_match_closed_forms);
+	tcase_add_test(tc, pipeline_bubble);
+	tcase_add_test(tc, memory_fits_as_published);
+	tcase_add_test(tc, moe_reads_active_experts_and_busiest_sets_pace);
+	tcase_add_test(tc, serve_composes_prefill_and_decode);
+	tcase_add_test(tc, every_model_every_phase);
+	suite_add_tcase(s, tc);
+	return s;
 }

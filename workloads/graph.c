@@ -26,6 +26,7 @@ typedef struct {
 	double eb;       /* bytes per element of activations/weights */
 	int t;           /* tensor-parallel degree */
 	int recomputed;  /* ops being added are recomputation */
+	int in_bwd;      /* building backward ops (bias grads are reductions in dW) */
 } bld;
 
 static wl_op *add_op(bld *b, int kind, int cls, const char *name)
@@ -80,6 +81,9 @@ static void end_seg(bld *b)
 		g->nsegs--;
 }
 
+static void vec(bld *b, int kind, int cls, const char *name, double elems, double in_elems,
+                double ext_elems, double out_elems, double flops_per_elem);
+
 static void gemm(bld *b, const char *name, long m, long n, long k, long batch, int weight)
 {
 	if (m <= 0 || n <= 0 || k <= 0 || batch <= 0)
@@ -90,6 +94,18 @@ static void gemm(bld *b, const char *name, long m, long n, long k, long batch, i
 	op->flops = 2.0 * m * n * k * batch;
 	op->bytes_in = ((double)m * k + (double)k * n) * batch * b->eb;
 	op->bytes_out = (double)m * n * batch * b->eb;
+	/* a biased projection adds its bias: its own kernel unless fused */
+	if (weight && b->m->bias && !b->in_bwd) {
+		double e = (double)m * n * batch;
+		vec(b, OP_ELEM, CLS_ELEM, "bias-add", e, e, 0, e, 1);
+	}
+}
+
+/* dropout on a hidden state while training (mask generated and applied) */
+static void dropout(bld *b, const char *name, double elems)
+{
+	if (b->m->dropout && b->s->phase == PH_TRAIN)
+		vec(b, OP_ELEM, CLS_ELEM, name, elems, elems, 0, elems * 1.5, 4);   /* output + 1-byte mask */
 }
 
 /* element-wise family: elems processed, inputs/outputs in elements */
@@ -253,6 +269,7 @@ static void layer_fwd(bld *b, long mb, long q, long kv, int moe, double train_to
 		gemm(b, "o-proj", T, (long)d, (long)h * hd, 1, 1);
 	}
 	comm(b, "tp-allreduce-attn", COLL_ALLREDUCE, T * d * b->eb, t, 0);
+	dropout(b, "dropout-attn", T * d);
 	vec(b, OP_ELEM, CLS_ELEM, "residual-attn", T * d, 2 * T * d, T * d, T * d, 1);
 	vec(b, OP_NORM, CLS_NORM, "norm-ffn", T * d, T * d, T * d, T * d, m->norm == NORM_LAYER ? 8 : 5);
 
@@ -273,25 +290,35 @@ static void layer_fwd(bld *b, long mb, long q, long kv, int moe, double train_to
 		gemm(b, "router", T, m->n_experts, (long)d, 1, 1);
 		vec(b, OP_ROUTE, CLS_OTHER, "route-topk", (double)T * E, (double)T * E, 0, (double)T * k, 4);
 		comm(b, "ep-dispatch", COLL_ALLTOALL, (double)T * k * d * b->eb, ep, 0);
-		/* expected experts touched in the group: only their weights are read */
-		double touched = local_experts * (1.0 - pow(1.0 - k / E, group_tokens));
-		if (touched < 1)
-			touched = 1;
-		double mean = group_tokens * k / E;                 /* tokens per expert */
+		/* token-to-expert assignments in the EP group; the busiest expert takes
+		 * skew x the mean, capped by the capacity factor (the rest is dropped) */
+		double assign = group_tokens * k, mean = assign / E;
 		double busiest = mean * fmin(m->skew, m->capacity_factor);
+		/* the simulated chip hosts the busiest expert: with EP its other
+		 * local experts see the mean load; without EP every expert is local
+		 * and the others share what the busiest did not take */
+		double others, n_others;
+		if (ep > 1) {
+			n_others = local_experts - 1;
+			others = mean * n_others;
+		} else {
+			/* expected experts that receive any token: only their weights are read */
+			n_others = fmax(0.0, E * (1.0 - pow(1.0 - k / E, group_tokens)) - 1);
+			others = fmax(0.0, assign - busiest);
+		}
 		long ffl = eff / t;
 		long mb_busy = (long)ceil(fmax(busiest, 1.0));
-		long mb_mean = (long)ceil(fmax(mean * E / (touched * ep), 1.0));
+		long n_oth = (long)ceil(n_others - 1e-9);
+		long mb_other = n_oth > 0 ? (long)ceil(fmax(others / n_others, 1.0)) : 0;
 		gemm(b, "expert-up(busiest)", mb_busy, nmat_in * ffl, (long)d, 1, 1);
 		vec(b, OP_ELEM, CLS_ELEM, "expert-act(busiest)", (double)mb_busy * ffl,
 		    (double)mb_busy * ffl * nmat_in, 0, (double)mb_busy * ffl, 6);
 		gemm(b, "expert-down(busiest)", mb_busy, (long)d, ffl, 1, 1);
-		if (touched > 1) {
-			gemm(b, "expert-up", mb_mean, nmat_in * ffl, (long)d, (long)ceil(touched - 1), 1);
-			vec(b, OP_ELEM, CLS_ELEM, "expert-act", (double)mb_mean * ffl * (ceil(touched) - 1),
-			    (double)mb_mean * ffl * nmat_in * (ceil(touched) - 1), 0,
-			    (double)mb_mean * ffl * (ceil(touched) - 1), 6);
-			gemm(b, "expert-down", mb_mean, (long)d, ffl, (long)ceil(touched - 1), 1);
+		if (n_oth > 0 && mb_other > 0) {
+			gemm(b, "expert-up", mb_other, nmat_in * ffl, (long)d, n_oth, 1);
+			vec(b, OP_ELEM, CLS_ELEM, "expert-act", (double)mb_other * ffl * n_oth,
+			    (double)mb_other * ffl * nmat_in * n_oth, 0, (double)mb_other * ffl * n_oth, 6);
+			gemm(b, "expert-down", mb_other, (long)d, ffl, n_oth, 1);
 		}
 		if (m->n_shared_experts) {
 			long sff = eff * m->n_shared_experts / t;
@@ -302,6 +329,7 @@ static void layer_fwd(bld *b, long mb, long q, long kv, int moe, double train_to
 		vec(b, OP_ROUTE, CLS_OTHER, "combine-scatter", (double)T * k * d, (double)T * k * d, 0, T * d, 2);
 	}
 	comm(b, "tp-allreduce-ffn", COLL_ALLREDUCE, T * d * b->eb, t, 0);
+	dropout(b, "dropout-ffn", T * d);
 	vec(b, OP_ELEM, CLS_ELEM, "residual-ffn", T * d, 2 * T * d, T * d, T * d, 1);
 }
 
@@ -309,6 +337,7 @@ static void layer_fwd(bld *b, long mb, long q, long kv, int moe, double train_to
  * a weight-gradient GEMM, attention backward, element-wise twice the traffic. */
 static void layer_bwd_from(bld *b, int first, int last)
 {
+	b->in_bwd = 1;
 	for (int i = last - 1; i >= first; i--) {
 		wl_op o = b->g->ops[i];
 		char nm[48];
@@ -338,6 +367,7 @@ static void layer_bwd_from(bld *b, int first, int last)
 		}
 		}
 	}
+	b->in_bwd = 0;
 }
 
 static double layer_params_chip(const wl_model *m, int moe, int t, int ep)
@@ -473,7 +503,7 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 	sram_place(a, m, &sc);
 	if (wl_parallel_resolve(a, m, &sc, err, errlen))
 		return -1;
-	bld b = {g, a, m, &sc, arch_dtype_bytes((arch_dtype)sc.dtype), sc.tp, 0};
+	bld b = {g, a, m, &sc, arch_dtype_bytes((arch_dtype)sc.dtype), sc.tp, 0, 0};
 	g->chips = sc.chips, g->tp = sc.tp, g->pp = sc.pp, g->dp = sc.dp, g->ep = sc.ep, g->vpp = sc.vpp;
 	g->feasible = 1;
 	g->attn_naive = sc.attn_impl == 1;

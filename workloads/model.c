@@ -60,6 +60,7 @@ const cfg_key wl_model_keys[] = {
 	MB("bias", bias, 0, "linear layers and LayerNorms have biases (BERT, GPT-3; not Llama, PaLM)"),
 	MI("learned_pos_embeddings", learned_pos_embeddings, 0, 0, 1 << 24,
 	   "rows of a learned absolute position table (0 = rotary or none)"),
+	MB("dropout", dropout, 0, "training applies dropout to hidden states (BERT, GPT-3; not Llama)"),
 };
 const size_t wl_model_nkeys = sizeof wl_model_keys / sizeof wl_model_keys[0];
 

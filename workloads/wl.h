@@ -47,6 +47,7 @@ typedef struct {
 	/* details that matter to the parameter count of older architectures */
 	int bias;              /* linear layers and LayerNorms carry biases (BERT, GPT-2/3) */
 	int learned_pos_embeddings;  /* rows of a learned absolute position table (0: rotary) */
+	int dropout;           /* training applies dropout to hidden states (BERT, GPT-3) */
 } wl_model;
 
 extern const cfg_key wl_model_keys[];
