@@ -91,25 +91,26 @@ static void traffic(const arch_t *a, long m, long n, long k, long batch, double 
 	if (!have_l2) {
 		tr->hbm = tr->loads;
 	} else {
-		double W = fmin(tr->tiles, (double)a->core.count * t->bpc) / t->split_k / batch;
-		if (W < 1)
-			W = 1;
+		/* tiles of one wave step through K together, so the shared SRAM needs
+		 * only their current k-slices: each wave reads the A and B panels of
+		 * its block of tiles from memory once; a swizzled raster makes the
+		 * block as square as the grid allows.  When both operands fit the
+		 * shared SRAM outright, they are read once. */
 		double per_a = tr->a_B / batch, per_b = tr->b_B / batch;
-		double best;
-		if (per_a + per_b <= l2) {
-			best = tr->a_B + tr->b_B;
-		} else {
-			/* raster along n: a wave covers W/tn rows; B re-read per group of rows */
-			double rows = fmax(1.0, floor(W / tn));
-			double b_reads = per_b <= l2 ? 1 : ceil(tm / rows);
-			double a_reads_n = W >= tn ? 1 : 1;   /* an A panel is shared inside the wave */
-			double r1 = per_a * a_reads_n + per_b * b_reads;
-			/* raster along m */
-			double cols = fmax(1.0, floor(W / tm));
-			double a_reads = per_a <= l2 ? 1 : ceil(tn / cols);
-			double r2 = per_a * a_reads + per_b;
-			best = fmin(r1, r2) * batch;
+		double W = fmin((double)tm * tn, fmax(1.0, (double)a->core.count * t->bpc / t->split_k));
+		double best = INFINITY;
+		for (long wr = 1; wr <= tm; wr = wr < 8 ? wr + 1 : wr * 2) {
+			long wc = (long)fmin((double)tn, ceil(W / wr));
+			double slices = ((double)wr * t->bm + (double)wc * t->bn) * t->bk * t->stages * eb;
+			if (slices > l2)
+				continue;
+			double waves = ceil((double)tm / wr) * ceil((double)tn / wc);
+			double per_wave = ((double)wr * t->bm / m * per_a + (double)wc * t->bn / n * per_b);
+			best = fmin(best, waves * per_wave);
 		}
+		if (per_a + per_b <= l2)
+			best = per_a + per_b;
+		best = isfinite(best) ? fmax(best, per_a + per_b) * batch : tr->loads;
 		tr->hbm = fmin(best, tr->loads);
 	}
 	tr->sram = tr->loads - tr->hbm;
@@ -136,8 +137,10 @@ static double estimate(const arch_t *a, long m, long n, long k, long batch, int 
 	double t_c = per_core * cyc / clk;
 	double mem_bw = arch_mem_bw_Bps(a) * (arch_has_hbm(a) ? a->memory.efficiency : 1.0);
 	double sram_bw = a->global_sram.bandwidth_GBps * 1e9;
-	/* split-K writes fp32 partials and reads them back to reduce */
-	double store = t->split_k > 1 ? tr.out_B / eb * 8.0 * t->split_k : tr.out_B;
+	/* split-K writes fp32 partials; a reduction pass after the GEMM reads
+	 * them back and writes the output */
+	double store = t->split_k > 1 ? tr.out_B / eb * 4.0 * t->split_k : tr.out_B;
+	double reduce = t->split_k > 1 ? (tr.out_B / eb * 4.0 * t->split_k + tr.out_B) / mem_bw : 0;
 	double t_m = (tr.hbm + store) / mem_bw;
 	if (tr.sram > 0 && sram_bw > 0)
 		t_m = fmax(t_m, tr.sram / sram_bw);
@@ -150,7 +153,7 @@ static double estimate(const arch_t *a, long m, long n, long k, long batch, int 
 	double exposed = t->bpc >= 2 ? 1 : per_core;
 	/* the last tile on each core stores after everything else is done */
 	double tail = store / fmax(1.0, per_core) / mem_bw;
-	return fmax(t_c, t_m) + (lat + first) * exposed + cyc / clk / steps + tail;
+	return fmax(t_c, t_m) + (lat + first) * exposed + cyc / clk / steps + tail + reduce;
 }
 
 int kern_gemm_search(const arch_t *a, long m, long n, long k, long batch, int dtype,
@@ -244,9 +247,20 @@ void kern_gemm_build(const arch_t *a, long m, long n, long k, long batch, int dt
 			double ld = ((double)em * kk / tr.mc_a + (double)kk * en / tr.mc_b) * eb;
 			c->mem_bytes = ld * hbm_frac;
 			c->sram_bytes = ld - c->mem_bytes;
-			c->store_bytes = (double)em * en * (t->split_k > 1 ? 8.0 : eb);
+			c->store_bytes = (double)em * en * (t->split_k > 1 ? 4.0 : eb);
 			c->ksteps = (int)cdiv(kk, t->bk);
 		}
+	if (t->split_k > 1) {
+		/* the reduction pass: read every fp32 partial, write the output */
+		double elems = (double)m * n * batch;
+		double rt = ceil(fmax(1.0, fmin(elems * 4 * t->split_k / 65536.0, (double)a->core.count * 4)));
+		sim_tiles *c = &sk->tc[sk->ntc++];
+		c->n_tiles = rt;
+		c->mem_bytes = elems * 4.0 * t->split_k / rt;
+		c->store_bytes = elems * eb / rt;
+		c->vec_cycles = elems * t->split_k / rt / a->core.vector_flops_per_clk;
+		c->ksteps = 2;
+	}
 	if (ki) {
 		memset(ki, 0, sizeof *ki);
 		ki->tile_m = t->bm, ki->tile_n = t->bn, ki->tile_k = t->bk;
@@ -258,7 +272,9 @@ void kern_gemm_build(const arch_t *a, long m, long n, long k, long batch, int dt
 		double store = 0;
 		for (int c = 0; c < sk->ntc; c++)
 			store += sk->tc[c].store_bytes * sk->tc[c].n_tiles;
-		ki->mem_bytes = tr.hbm + store;
+		/* the reduction pass reads its partials from memory too */
+		double reduce_reads = t->split_k > 1 ? (double)m * n * batch * 4.0 * t->split_k : 0;
+		ki->mem_bytes = tr.hbm + store + reduce_reads;
 		ki->sram_bytes = tr.sram;
 		ki->ideal_compute_s = ki->flops / (arch_peak_flops(a, (arch_dtype)dtype) * a->core.matrix_efficiency);
 		ki->ideal_mem_s = ki->mem_bytes / (arch_mem_bw_Bps(a) * (arch_has_hbm(a) ? a->memory.efficiency : 1));

@@ -18,7 +18,7 @@
 
 #include <stddef.h>
 
-#define SIM_MAX_TILE_CLASSES 4
+#define SIM_MAX_TILE_CLASSES 6
 #define SIM_MAX_PHASES 2
 
 /* A class of identical tiles of one kernel. */
