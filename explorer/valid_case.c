@@ -1,0 +1,512 @@
+/*
+ * valid_case.c - the validation case file, the FLOP conventions of the
+ * sources and the metric conversions, and the kernel command's options
+ * (parsed as codesim kernel parses them, so a case runs what the CLI runs).
+ */
+#include "valid.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const xp_vsplit_names[] = {"fit", "holdout", "all", NULL};
+const char *const xp_vcat_names[] = {"gemm", "attention", "vector", "training", "inference", NULL};
+const char *const xp_vmetric_names[] = {
+    "tflops", "tflops_fa", "time_ms", "wall_ms", "ttft_ms", "gelems_per_s", "wall_gelems_per_s",
+    "tflops_per_chip_hw", "tflops_per_chip_model", "tflops_per_chip_fa2", "tokens_per_s",
+    "tokens_per_s_per_chip", "tpot_ms", "layers_ms", NULL};
+const char *const xp_vstatus_names[] = {"ok", "infeasible", "error", NULL};
+
+static const char header_cols[] = "id\tcategory\targs\tmetric\tpublished\tsplit\tsource\tnotes";
+
+static int find_name(const char *const *names, const char *s)
+{
+	for (int i = 0; names[i]; i++)
+		if (!strcmp(names[i], s))
+			return i;
+	return -1;
+}
+
+static void list_names(const char *const *names, char *buf, size_t len)
+{
+	size_t u = 0;
+	buf[0] = 0;
+	for (int i = 0; names[i] && u < len; i++)
+		u += (size_t)snprintf(buf + u, len - u, "%s%s", i ? ", " : "", names[i]);
+}
+
+void xp_vset_default_file(const char *home, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s/tests/validation/cases.tsv", home);
+}
+
+void xp_vset_free(xp_vset *set)
+{
+	free(set->cases);
+	set->cases = NULL;
+	set->n = 0;
+}
+
+static char *read_text(const char *file, char *err, size_t errlen)
+{
+	FILE *f = fopen(file, "rb");
+	if (!f) {
+		snprintf(err, errlen, "%s: cannot open: %s", file, strerror(errno));
+		return NULL;
+	}
+	size_t cap = 1 << 16, n = 0;
+	char *buf = malloc(cap);
+	while (buf) {
+		if (n + 4096 + 1 > cap) {
+			char *nb = realloc(buf, cap *= 2);
+			if (!nb) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = nb;
+		}
+		size_t got = fread(buf + n, 1, 4096, f);
+		n += got;
+		if (got < 4096)
+			break;
+	}
+	int bad = ferror(f);
+	fclose(f);
+	if (!buf || bad) {
+		free(buf);
+		snprintf(err, errlen, "%s: %s", file, bad ? "read error" : "out of memory");
+		return NULL;
+	}
+	buf[n] = 0;
+	return buf;
+}
+
+/* Split s in place on tabs into at most max fields; returns the count. */
+static int split_tabs(char *s, char **f, int max)
+{
+	int n = 0;
+	f[n++] = s;
+	for (char *p = s; *p; p++)
+		if (*p == '\t') {
+			*p = 0;
+			if (n == max)
+				return max + 1;
+			f[n++] = p + 1;
+		}
+	return n;
+}
+
+static void arch_of_args(const char *args, char *out, size_t len)
+{
+	out[0] = 0;
+	const char *p = strstr(args, "--arch ");
+	if (!p)
+		return;
+	p += 7;
+	size_t n = strcspn(p, " ");
+	snprintf(out, len, "%.*s", (int)(n < len ? n : len - 1), p);
+}
+
+int xp_vset_load(xp_vset *set, const char *file, char *err, size_t errlen)
+{
+	memset(set, 0, sizeof *set);
+	snprintf(set->file, sizeof set->file, "%s", file);
+	char *text = read_text(file, err, errlen);
+	if (!text)
+		return -1;
+	int cap = 0, lineno = 0, have_header = 0, rc = -1;
+	char names[256];
+	char *line = text;
+	while (line && *line) {
+		char *next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		lineno++;
+		size_t l = strlen(line);
+		if (l && line[l - 1] == '\r')
+			line[--l] = 0;
+		if (!l || line[0] == '#') {
+			line = next;
+			continue;
+		}
+		if (!have_header) {
+			if (strcmp(line, header_cols)) {
+				snprintf(err, errlen, "%s:%d: expected the header line '%s' (tab-separated)", file, lineno,
+				         "id category args metric published split source notes");
+				goto out;
+			}
+			have_header = 1;
+			line = next;
+			continue;
+		}
+		char *f[9];
+		int nf = split_tabs(line, f, 8);
+		if (nf < 7 || nf > 8) {
+			snprintf(err, errlen, "%s:%d: expected 8 tab-separated columns (id category args metric published "
+			         "split source notes), found %d", file, lineno, nf > 8 ? 9 : nf);
+			goto out;
+		}
+		if (set->n == cap) {
+			cap = cap ? cap * 2 : 256;
+			xp_vcase *nc = realloc(set->cases, (size_t)cap * sizeof *nc);
+			if (!nc) {
+				snprintf(err, errlen, "%s: out of memory", file);
+				goto out;
+			}
+			set->cases = nc;
+		}
+		xp_vcase *c = &set->cases[set->n];
+		memset(c, 0, sizeof *c);
+		c->line = lineno;
+		if (!f[0][0] || strlen(f[0]) >= sizeof c->id || strchr(f[0], ' ')) {
+			snprintf(err, errlen, "%s:%d: id: expected a non-empty name without spaces, shorter than %zu", file,
+			         lineno, sizeof c->id);
+			goto out;
+		}
+		snprintf(c->id, sizeof c->id, "%s", f[0]);
+		for (int i = 0; i < set->n; i++)
+			if (!strcmp(set->cases[i].id, c->id)) {
+				snprintf(err, errlen, "%s:%d: id %s: already used at line %d (ids are unique)", file, lineno, c->id,
+				         set->cases[i].line);
+				goto out;
+			}
+		if ((c->category = find_name(xp_vcat_names, f[1])) < 0) {
+			list_names(xp_vcat_names, names, sizeof names);
+			snprintf(err, errlen, "%s:%d: category '%s': expected one of %s", file, lineno, f[1], names);
+			goto out;
+		}
+		if (strlen(f[2]) >= sizeof c->args ||
+		    (strncmp(f[2], "run ", 4) && strncmp(f[2], "kernel ", 7))) {
+			snprintf(err, errlen, "%s:%d: args: expected 'run ...' or 'kernel ...' (a codesim command line, "
+			         "shorter than %zu)", file, lineno, sizeof c->args);
+			goto out;
+		}
+		snprintf(c->args, sizeof c->args, "%s", f[2]);
+		arch_of_args(c->args, c->arch, sizeof c->arch);
+		if ((c->metric = find_name(xp_vmetric_names, f[3])) < 0) {
+			list_names(xp_vmetric_names, names, sizeof names);
+			snprintf(err, errlen, "%s:%d: metric '%s': expected one of %s", file, lineno, f[3], names);
+			goto out;
+		}
+		char *end;
+		errno = 0;
+		c->published = strtod(f[4], &end);
+		if (end == f[4] || *end || errno || !(c->published > 0) || !isfinite(c->published)) {
+			snprintf(err, errlen, "%s:%d: published '%s': expected a positive number", file, lineno, f[4]);
+			goto out;
+		}
+		if (!strcmp(f[5], "fit"))
+			c->split = VSPLIT_FIT;
+		else if (!strcmp(f[5], "holdout"))
+			c->split = VSPLIT_HOLDOUT;
+		else {
+			snprintf(err, errlen, "%s:%d: split '%s': expected fit or holdout", file, lineno, f[5]);
+			goto out;
+		}
+		snprintf(c->source, sizeof c->source, "%.*s", (int)sizeof c->source - 1, f[6]);
+		c->uncertain = nf == 8 && (strstr(f[7], "UNCERTAIN") || strstr(f[7], "approx."));
+		set->n++;
+		line = next;
+	}
+	if (!have_header) {
+		snprintf(err, errlen, "%s: no header line (expected '%s')", file,
+		         "id category args metric published split source notes");
+		goto out;
+	}
+	rc = 0;
+out:
+	free(text);
+	if (rc)
+		xp_vset_free(set);
+	return rc;
+}
+
+/* ---- FLOP conventions ---------------------------------------------------- */
+
+double xp_flops_gemm(double m, double n, double k, double batch)
+{
+	return 2.0 * m * n * k * batch;
+}
+
+double xp_flops_fa(double b, double s, double skv, double h, double d, int causal, int backward)
+{
+	double f = 4.0 * b * s * skv * h * d;
+	if (causal)
+		f *= 0.5;
+	if (backward)
+		f *= 3.5;
+	return f;
+}
+
+double xp_flops_megatron(double b, double s, double l, double h, double v)
+{
+	return 96.0 * b * s * l * h * h * (1.0 + s / (6.0 * h) + v / (16.0 * l * h));
+}
+
+double xp_flops_fa2(double b, double s, double n_params, double l, double h)
+{
+	return (6.0 * s * n_params + 12.0 * l * h * s * s) * b;
+}
+
+int xp_vmetric_convert(int metric, const xp_vmetric_in *in, double *out, char *err, size_t errlen)
+{
+	double t = in->time_s, v = 0;
+	if (!(t > 0) && metric != VM_TOKENS && metric != VM_TOKENS_CHIP) {
+		snprintf(err, errlen, "codesim predicted a time of %g s", t);
+		return -1;
+	}
+	double chips = in->chips > 0 ? in->chips : 1;
+	switch (metric) {
+	case VM_TFLOPS:
+		v = xp_flops_gemm(in->m, in->n, in->k, in->kbatch > 0 ? in->kbatch : 1) / t / 1e12;
+		break;
+	case VM_TFLOPS_FA:
+		v = xp_flops_fa(in->kbatch > 0 ? in->kbatch : 1, in->kseq, in->kv_seq > 0 ? in->kv_seq : in->kseq, in->heads,
+		                in->head_dim, in->causal, in->backward) / t / 1e12;
+		break;
+	case VM_TIME_MS:
+	case VM_TTFT_MS:
+		v = t * 1e3;
+		break;
+	case VM_WALL_MS:
+		v = (t + in->launch_s) * 1e3;
+		break;
+	case VM_GELEMS:
+		v = in->m * in->n / t / 1e9;
+		break;
+	case VM_WALL_GELEMS:
+		v = in->m * in->n / (t + in->launch_s) / 1e9;
+		break;
+	case VM_TFLOPS_HW:
+		v = xp_flops_megatron(in->batch, in->seq, in->n_layers, in->d_model, in->vocab) / t / chips / 1e12;
+		break;
+	case VM_TFLOPS_MODEL:
+		v = in->model_flops / t / chips / 1e12;
+		break;
+	case VM_TFLOPS_FA2:
+		v = xp_flops_fa2(in->batch, in->seq, in->n_params, in->n_layers, in->d_model) / t / chips / 1e12;
+		break;
+	case VM_TOKENS:
+		v = in->tokens_per_s;
+		break;
+	case VM_TOKENS_CHIP:
+		v = in->tokens_per_s / chips;
+		break;
+	case VM_TPOT_MS:
+		v = in->tpot_s * 1e3;
+		break;
+	case VM_LAYERS_MS:
+		v = (t - in->nonlayer_s) * 1e3;
+		break;
+	default:
+		snprintf(err, errlen, "unknown metric %d", metric);
+		return -1;
+	}
+	if (!(v > 0) || !isfinite(v)) {
+		snprintf(err, errlen, "%s came out as %g", xp_vmetric_names[metric], v);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* ---- kernel options --------------------------------------------------------
+ * The same flags, ranges and checks as cmd_kernel in main.c. */
+
+static int parse_long_opt(const char *flag, const char *v, long lo, long hi, long *out, char *err, size_t errlen)
+{
+	char *end;
+	double d = strtod(v, &end);
+	if (end == v || *end || d != (long)d || d < lo || d > hi) {
+		snprintf(err, errlen, "%s %s: expected an integer in [%ld, %ld]", flag, v, lo, hi);
+		return -1;
+	}
+	*out = (long)d;
+	return 0;
+}
+
+int xp_kspec_parse(int argc, char **argv, int first, xp_kspec *ks, char *err, size_t errlen)
+{
+	memset(ks, 0, sizeof *ks);
+	ks->batch = 1;
+	ks->dtype = DT_BF16;
+	snprintf(ks->impl, sizeof ks->impl, "flash");
+	static const struct {
+		const char *flag;
+		long lo, hi;
+	} nums[] = {{"--m", 1, 1L << 40}, {"--n", 1, 1L << 40}, {"--k", 1, 1L << 40}, {"--batch", 1, 1L << 30},
+	            {"--heads", 1, 1L << 20}, {"--kv-heads", 1, 1L << 20}, {"--seq", 1, 1L << 30},
+	            {"--kv-seq", 1, 1L << 30}, {"--head-dim", 1, 1L << 16}, {"--chips", 1, 1L << 24}};
+	long *dst[] = {&ks->m, &ks->n, &ks->k, &ks->batch, &ks->heads, &ks->kv_heads, &ks->seq, &ks->kv_seq,
+	               &ks->head_dim, &ks->chips};
+	for (int i = first; i < argc; i++) {
+		const char *a = argv[i];
+		int done = 0;
+		for (size_t f = 0; f < sizeof nums / sizeof *nums; f++)
+			if (!strcmp(a, nums[f].flag)) {
+				if (i + 1 >= argc) {
+					snprintf(err, errlen, "%s needs a value", a);
+					return -1;
+				}
+				if (parse_long_opt(a, argv[i + 1], nums[f].lo, nums[f].hi, dst[f], err, errlen))
+					return -1;
+				i++;
+				done = 1;
+				break;
+			}
+		if (done)
+			continue;
+		if (!strcmp(a, "--arch") || !strcmp(a, "--op") || !strcmp(a, "--impl") || !strcmp(a, "--dtype") ||
+		    !strcmp(a, "--bytes") || !strcmp(a, "-s")) {
+			if (i + 1 >= argc) {
+				snprintf(err, errlen, "%s needs a value", a);
+				return -1;
+			}
+			const char *v = argv[++i];
+			if (!strcmp(a, "--arch"))
+				snprintf(ks->arch, sizeof ks->arch, "%s", v);
+			else if (!strcmp(a, "--op"))
+				snprintf(ks->op, sizeof ks->op, "%s", v);
+			else if (!strcmp(a, "--impl")) {
+				if (strcmp(v, "naive") && strcmp(v, "flash")) {
+					snprintf(err, errlen, "--impl %s: expected naive or flash", v);
+					return -1;
+				}
+				snprintf(ks->impl, sizeof ks->impl, "%s", v);
+			} else if (!strcmp(a, "--dtype")) {
+				ks->dtype = find_name(arch_dtype_names, v);
+				if (ks->dtype < 0) {
+					snprintf(err, errlen, "--dtype %s: expected bf16, fp16, fp8 or int8", v);
+					return -1;
+				}
+			} else if (!strcmp(a, "--bytes")) {
+				char *end;
+				ks->bytes = strtod(v, &end);
+				if (end == v || *end || ks->bytes <= 0 || ks->bytes > 1e15) {
+					snprintf(err, errlen, "--bytes %s: expected a positive number up to 1e15", v);
+					return -1;
+				}
+			} else {
+				if (strncmp(v, "arch.", 5) || !strchr(v, '=') || ks->nsets >= XP_MAX_SETS ||
+				    strlen(v) >= sizeof ks->sets[0]) {
+					snprintf(err, errlen, "kernel -s %s: expected arch.KEY=V", v);
+					return -1;
+				}
+				snprintf(ks->sets[ks->nsets++], sizeof ks->sets[0], "%s", v);
+			}
+			continue;
+		}
+		if (!strcmp(a, "--causal")) {
+			ks->causal = 1;
+			continue;
+		}
+		if (!strcmp(a, "--backward")) {
+			ks->backward = 1;
+			continue;
+		}
+		if (!strcmp(a, "--json"))
+			continue;
+		snprintf(err, errlen, "kernel: unknown option '%s'", a);
+		return -1;
+	}
+	if (!ks->arch[0] || !ks->op[0]) {
+		snprintf(err, errlen, "kernel needs --arch and --op");
+		return -1;
+	}
+	return 0;
+}
+
+int xp_kspec_build(const char *home, const xp_kspec *ks, const char (*extra)[160], int nextra, arch_t *a,
+                   wl_op *op, int *naive, char *err, size_t errlen)
+{
+	if (arch_load(a, home, ks->arch, err, errlen))
+		return -1;
+	for (int i = 0; i < ks->nsets + nextra; i++) {
+		const char *s = i < ks->nsets ? ks->sets[i] : extra[i - ks->nsets];
+		if (strncmp(s, "arch.", 5)) {
+			snprintf(err, errlen, "-s %s: a kernel takes arch.KEY=V only", s);
+			return -1;
+		}
+		if (arch_override(a, s + 5, err, errlen) || arch_validate(a, err, errlen))
+			return -1;
+	}
+	int dtype = ks->dtype;
+	if (arch_macs_per_clk(a, (arch_dtype)dtype) <= 0) {
+		snprintf(err, errlen, "%s has no %s matrix unit", a->name, arch_dtype_names[dtype]);
+		return -1;
+	}
+	memset(op, 0, sizeof *op);
+	*naive = 0;
+	op->dtype = dtype;
+	double eb = arch_dtype_bytes((arch_dtype)dtype);
+	snprintf(op->name, sizeof op->name, "%s", ks->op);
+	const char *o = ks->op;
+	if (!strcmp(o, "gemm")) {
+		if (!ks->m || !ks->n || !ks->k) {
+			snprintf(err, errlen, "--op gemm needs --m, --n and --k");
+			return -1;
+		}
+		op->kind = OP_GEMM, op->cls = CLS_GEMM;
+		op->m = ks->m, op->n = ks->n, op->k = ks->k, op->batch = ks->batch, op->b_is_weight = 1;
+		op->flops = 2.0 * ks->m * ks->n * ks->k * ks->batch;
+	} else if (!strcmp(o, "attention")) {
+		if (!ks->heads || !ks->seq || !ks->head_dim) {
+			snprintf(err, errlen, "--op attention needs --heads, --seq and --head-dim");
+			return -1;
+		}
+		long kvh = ks->kv_heads ? ks->kv_heads : ks->heads;
+		if (ks->heads % kvh) {
+			snprintf(err, errlen, "--kv-heads %ld does not divide --heads %ld", kvh, ks->heads);
+			return -1;
+		}
+		long kvseq = ks->kv_seq ? ks->kv_seq : ks->seq;
+		if (kvseq < ks->seq) {
+			snprintf(err, errlen, "--kv-seq %ld is shorter than --seq %ld", kvseq, ks->seq);
+			return -1;
+		}
+		op->kind = OP_ATTN, op->cls = CLS_ATTN;
+		op->batch = ks->batch, op->heads = (int)ks->heads, op->kv_heads = (int)kvh, op->head_dim = (int)ks->head_dim;
+		op->q_len = ks->seq, op->kv_len = kvseq, op->causal = ks->causal, op->backward = ks->backward;
+		double pairs = (double)ks->seq * kvseq;
+		if (ks->causal && ks->seq > 1)
+			pairs = (double)ks->seq * (kvseq - ks->seq) + (double)ks->seq * (ks->seq + 1) / 2.0;
+		double fwd = 4.0 * ks->batch * ks->heads * pairs * ks->head_dim;
+		op->flops = ks->backward ? 3.5 * fwd : fwd;
+		*naive = !strcmp(ks->impl, "naive");
+		if (*naive && ks->backward) {
+			snprintf(err, errlen, "--impl naive models the forward pass only");
+			return -1;
+		}
+	} else if (!strcmp(o, "norm") || !strcmp(o, "softmax") || !strcmp(o, "elementwise")) {
+		if (!ks->m || !ks->n) {
+			snprintf(err, errlen, "--op %s needs --m and --n", o);
+			return -1;
+		}
+		op->kind = o[0] == 'n' ? OP_NORM : o[0] == 's' ? OP_SOFTMAX : OP_ELEM;
+		op->cls = op->kind == OP_NORM ? CLS_NORM : op->kind == OP_ELEM ? CLS_ELEM : CLS_OTHER;
+		op->elems = (double)ks->m * ks->n;
+		op->bytes_in = op->elems * eb;
+		op->bytes_out = op->elems * eb;
+		op->vflops = op->elems * (op->kind == OP_ELEM ? 1 : 5);
+		op->flops = op->vflops;
+	} else if (!strcmp(o, "allreduce") || !strcmp(o, "allgather") || !strcmp(o, "reducescatter") ||
+	           !strcmp(o, "alltoall")) {
+		if (ks->bytes <= 0 || ks->chips < 2) {
+			snprintf(err, errlen, "--op %s needs --bytes and --chips >= 2", o);
+			return -1;
+		}
+		op->kind = OP_COMM, op->cls = CLS_COMM;
+		op->coll = o[3] == 'r' ? COLL_ALLREDUCE : o[3] == 'g' ? COLL_ALLGATHER
+		           : o[0] == 'r' ? COLL_REDUCESCATTER : COLL_ALLTOALL;
+		op->comm_bytes = ks->bytes;
+		op->group = (int)ks->chips;
+	} else {
+		snprintf(err, errlen, "--op %s: expected gemm, attention, norm, softmax, elementwise, allreduce, "
+		         "allgather, reducescatter or alltoall", o);
+		return -1;
+	}
+	return 0;
+}

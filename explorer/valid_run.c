@@ -1,0 +1,556 @@
+/*
+ * valid_run.c - running validation cases.  The parent (or a dispatcher
+ * process it forks, one per concurrent job) parses and resolves a case, and
+ * the simulation runs in a worker forked by xp_fork_call, so no process
+ * that runs several cases ever elaborates SystemC (DESIGN 4).
+ */
+#include "valid.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_ARGV 256
+
+/* Split a case's args on spaces in place (README: values hold no spaces). */
+static int split_args(char *s, char **argv, int max)
+{
+	int n = 0;
+	for (char *p = strtok(s, " "); p; p = strtok(NULL, " ")) {
+		if (n == max)
+			return -1;
+		argv[n++] = p;
+	}
+	return n;
+}
+
+typedef struct {
+	arch_t a;
+	wl_op op;
+	int naive;
+} kjob;
+
+static int kernel_work(const void *arg, void *out, char *err, size_t errlen)
+{
+	const kjob *j = arg;
+	return xp_kernel_eval(&j->a, &j->op, j->naive, out, err, errlen);
+}
+
+static int is_nonlayer_segment(const char *seg)
+{
+	return strstr(seg, "embed") || strstr(seg, "head") || strstr(seg, "optim");
+}
+
+static void set_error(xp_vres *r, int internal, const char *what, const char *err)
+{
+	r->status = VST_ERROR;
+	r->internal = internal;
+	snprintf(r->reason, sizeof r->reason, "%s%s%.200s", what, *what && *err ? ": " : "", err);
+}
+
+static void eval_run(const xp_vopts *o, const xp_vcase *c, int argc, char **argv, const char (*sets)[160],
+                     int nsets, xp_vres *r)
+{
+	char err[ARCH_ERR_MAX];
+	xp_spec *spec = calloc(1, sizeof *spec);
+	xp_point *pt = calloc(1, sizeof *pt);
+	res_t *rs = calloc(1, sizeof *rs);
+	if (!spec || !pt || !rs) {
+		set_error(r, 1, "out of memory", "");
+		goto out;
+	}
+	xp_spec_init(spec);
+	fflush(stderr);
+	if (xp_parse_point(argc, argv, 1, spec, NULL, NULL, NULL, NULL)) {
+		set_error(r, 0, "bad run options", "the message above on stderr");
+		goto out;
+	}
+	for (int i = 0; i < nsets; i++) {
+		if (spec->nsets >= XP_MAX_SETS) {
+			set_error(r, 0, "too many -s overrides", "");
+			goto out;
+		}
+		snprintf(spec->sets[spec->nsets++], sizeof spec->sets[0], "%.159s", sets[i]);
+	}
+	if (xp_resolve(o->home, spec, pt, err, sizeof err)) {
+		set_error(r, 0, "", err);
+		goto out;
+	}
+	if (xp_evaluate_forked(pt, o->timeout_s, rs, err, sizeof err)) {
+		set_error(r, 1, "worker", err);
+		goto out;
+	}
+	r->time_s = rs->time_s;
+	if (!rs->feasible) {
+		r->status = VST_INFEASIBLE;
+		snprintf(r->reason, sizeof r->reason, "%.255s", rs->reason);
+		goto out;
+	}
+	xp_vmetric_in in;
+	memset(&in, 0, sizeof in);
+	in.time_s = rs->time_s;
+	in.chips = rs->chips;
+	in.launch_s = pt->arch.sched.launch_overhead_us * 1e-6;
+	in.tokens_per_s = rs->tokens_per_s;
+	in.tpot_s = rs->tpot_s;
+	in.model_flops = rs->flops;
+	for (int i = 0; i < rs->nkernels && i < RES_MAX_KERNELS; i++)
+		if (is_nonlayer_segment(rs->kernels[i].segment))
+			in.nonlayer_s += rs->kernels[i].count * rs->kernels[i].time_s;
+	in.n_layers = pt->model.n_layers;
+	in.d_model = pt->model.d_model;
+	in.vocab = pt->model.vocab;
+	in.n_params = wl_params_total(&pt->model);
+	in.batch = pt->sc.batch;
+	in.seq = pt->sc.seq;
+	if (xp_vmetric_convert(c->metric, &in, &r->predicted, err, sizeof err)) {
+		set_error(r, 0, "metric", err);
+		goto out;
+	}
+	r->status = VST_OK;
+out:
+	free(spec);
+	free(pt);
+	free(rs);
+}
+
+static void eval_kernel(const xp_vopts *o, const xp_vcase *c, int argc, char **argv, const char (*sets)[160],
+                        int nsets, xp_vres *r)
+{
+	char err[ARCH_ERR_MAX];
+	xp_kspec *ks = calloc(1, sizeof *ks);
+	kjob *job = calloc(1, sizeof *job);
+	xp_kernel_result kr;
+	if (!ks || !job) {
+		set_error(r, 1, "out of memory", "");
+		goto out;
+	}
+	if (xp_kspec_parse(argc, argv, 1, ks, err, sizeof err) ||
+	    xp_kspec_build(o->home, ks, sets, nsets, &job->a, &job->op, &job->naive, err, sizeof err)) {
+		set_error(r, 0, "", err);
+		goto out;
+	}
+	/* attention --backward is measured forward+backward (the FlashAttention
+	 * benchmark's fwd_bwd); the lowering's backward op is the backward pass
+	 * alone (as attention.bwd in a training step), so both passes run, each a
+	 * kernel of its own, and their times add */
+	double t = 0;
+	for (int pass = job->op.kind == OP_ATTN && job->op.backward ? 0 : 1; pass < 2; pass++) {
+		int bwd = job->op.backward;
+		if (!pass)
+			job->op.backward = 0;
+		int fc = xp_fork_call(kernel_work, job, &kr, sizeof kr, o->timeout_s, NULL, err, sizeof err);
+		job->op.backward = bwd;
+		if (fc) {
+			/* no legal tiling is a property of the design point, as in codesim kernel */
+			if (strstr(err, "no ") && strstr(err, "tiling")) {
+				r->status = VST_INFEASIBLE;
+				snprintf(r->reason, sizeof r->reason, "%.255s", err);
+			} else {
+				set_error(r, 1, "worker", err);
+			}
+			goto out;
+		}
+		t += kr.time_s;
+	}
+	r->time_s = t;
+	xp_vmetric_in in;
+	memset(&in, 0, sizeof in);
+	in.time_s = t;
+	in.chips = 1;
+	in.launch_s = job->a.sched.launch_overhead_us * 1e-6;
+	in.m = ks->m, in.n = ks->n, in.k = ks->k, in.kbatch = ks->batch;
+	in.heads = ks->heads, in.kseq = ks->seq, in.kv_seq = ks->kv_seq, in.head_dim = ks->head_dim;
+	in.causal = ks->causal, in.backward = ks->backward;
+	if (xp_vmetric_convert(c->metric, &in, &r->predicted, err, sizeof err)) {
+		set_error(r, 0, "metric", err);
+		goto out;
+	}
+	r->status = VST_OK;
+out:
+	free(ks);
+	free(job);
+}
+
+void xp_vcase_eval(const xp_vopts *o, const xp_vcase *c, xp_vres *r)
+{
+	memset(r, 0, sizeof *r);
+	char buf[XP_VARGS_MAX], *argv[MAX_ARGV];
+	char sets[XP_VOV_MAX][160];
+	int nsets = 0;
+	snprintf(buf, sizeof buf, "%s", c->args);
+	int argc = split_args(buf, argv, MAX_ARGV);
+	if (argc < 1) {
+		set_error(r, 0, "args", "more than 256 words");
+		return;
+	}
+	for (int i = 0; i < o->nov; i++)
+		if (!o->ov[i].arch[0] || !strcmp(o->ov[i].arch, c->arch)) {
+			if (nsets == XP_VOV_MAX) {
+				set_error(r, 0, "overrides", "more than 16 apply to one case");
+				return;
+			}
+			snprintf(sets[nsets++], sizeof sets[0], "%s", o->ov[i].set);
+		}
+	if (!strcmp(argv[0], "run"))
+		eval_run(o, c, argc, argv, (const char(*)[160])sets, nsets, r);
+	else if (!strcmp(argv[0], "kernel"))
+		eval_kernel(o, c, argc, argv, (const char(*)[160])sets, nsets, r);
+	else
+		set_error(r, 0, "args", "expected 'run ...' or 'kernel ...'");
+	if (r->status == VST_OK)
+		r->err_pct = 100.0 * (r->predicted - c->published) / c->published;
+}
+
+/* ---- a pool of dispatchers -------------------------------------------------- */
+
+typedef struct {
+	pid_t pid;
+	int cmd_fd, res_fd;
+	int busy;                     /* position being run, -1 idle */
+	int alive;
+} shard;
+
+typedef struct {
+	int pos;
+	xp_vres r;
+} shard_msg;
+
+static int write_full(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w, n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int read_full(int fd, void *buf, size_t n)
+{
+	char *p = buf;
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = read(fd, p + got, n - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+static void shard_main(const xp_vopts *o, const xp_vset *set, const int *idx, int cmd_fd, int res_fd)
+{
+	int pos;
+	while (read_full(cmd_fd, &pos, sizeof pos) == 0 && pos >= 0) {
+		shard_msg m;
+		memset(&m, 0, sizeof m);
+		m.pos = pos;
+		xp_vcase_eval(o, &set->cases[idx[pos]], &m.r);
+		fflush(stderr);
+		if (write_full(res_fd, &m, sizeof m))
+			break;
+	}
+	_exit(0);
+}
+
+static void shard_send(shard *s, int pos)
+{
+	if (write_full(s->cmd_fd, &pos, sizeof pos)) {
+		s->alive = 0;
+		return;
+	}
+	s->busy = pos;
+}
+
+int xp_vrun(const xp_vopts *o, const xp_vset *set, const int *idx, int n, xp_vres *res, char *err, size_t errlen)
+{
+	int jobs = o->jobs < n ? o->jobs : n;
+	if (jobs <= 1) {
+		for (int i = 0; i < n; i++)
+			xp_vcase_eval(o, &set->cases[idx[i]], &res[i]);
+		return 0;
+	}
+	shard *sh = calloc((size_t)jobs, sizeof *sh);
+	if (!sh) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	struct sigaction ign, old;
+	memset(&ign, 0, sizeof ign);
+	ign.sa_handler = SIG_IGN;
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGPIPE, &ign, &old);
+	int started = 0;
+	for (int j = 0; j < jobs; j++) {
+		int cmd[2], rsp[2];
+		if (pipe(cmd))
+			break;
+		if (pipe(rsp)) {
+			close(cmd[0]), close(cmd[1]);
+			break;
+		}
+		fflush(stdout);
+		fflush(stderr);
+		pid_t pid = fork();
+		if (pid < 0) {
+			close(cmd[0]), close(cmd[1]), close(rsp[0]), close(rsp[1]);
+			break;
+		}
+		if (pid == 0) {
+			/* keep only this dispatcher's ends, so that EOF reaches the others */
+			for (int i = 0; i < started; i++)
+				close(sh[i].cmd_fd), close(sh[i].res_fd);
+			close(cmd[1]), close(rsp[0]);
+			shard_main(o, set, idx, cmd[0], rsp[1]);
+		}
+		close(cmd[0]), close(rsp[1]);
+		sh[started].pid = pid;
+		sh[started].cmd_fd = cmd[1];
+		sh[started].res_fd = rsp[0];
+		sh[started].busy = -1;
+		sh[started].alive = 1;
+		started++;
+	}
+	if (!started) {
+		sigaction(SIGPIPE, &old, NULL);
+		free(sh);
+		snprintf(err, errlen, "could not start a validation worker: %s", strerror(errno));
+		return -1;
+	}
+	int next = 0, outstanding = 0;
+	char *done = calloc((size_t)n, 1);
+	for (int j = 0; j < started && next < n; j++) {
+		shard_send(&sh[j], next);
+		if (sh[j].alive)
+			next++, outstanding++;
+	}
+	while (outstanding > 0) {
+		fd_set rd;
+		FD_ZERO(&rd);
+		int maxfd = -1;
+		for (int j = 0; j < started; j++)
+			if (sh[j].alive && sh[j].busy >= 0) {
+				FD_SET(sh[j].res_fd, &rd);
+				if (sh[j].res_fd > maxfd)
+					maxfd = sh[j].res_fd;
+			}
+		if (maxfd < 0)
+			break;
+		int sr = select(maxfd + 1, &rd, NULL, NULL, NULL);
+		if (sr < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int j = 0; j < started; j++) {
+			shard *s = &sh[j];
+			if (!s->alive || s->busy < 0 || !FD_ISSET(s->res_fd, &rd))
+				continue;
+			shard_msg m;
+			outstanding--;
+			if (read_full(s->res_fd, &m, sizeof m) || m.pos != s->busy) {
+				xp_vres *r = &res[s->busy];
+				memset(r, 0, sizeof *r);
+				set_error(r, 1, "validation dispatcher died", "");
+				done[s->busy] = 1;
+				s->alive = 0;
+				s->busy = -1;
+				continue;
+			}
+			res[m.pos] = m.r;
+			done[m.pos] = 1;
+			s->busy = -1;
+			if (next < n) {
+				shard_send(s, next);
+				if (s->alive)
+					next++, outstanding++;
+			}
+		}
+	}
+	/* whatever no dispatcher could take runs here, one at a time */
+	for (int i = 0; i < n; i++)
+		if (done && !done[i])
+			xp_vcase_eval(o, &set->cases[idx[i]], &res[i]);
+	for (int j = 0; j < started; j++) {
+		int stop = -1;
+		if (sh[j].alive)
+			write_full(sh[j].cmd_fd, &stop, sizeof stop);
+		close(sh[j].cmd_fd);
+		close(sh[j].res_fd);
+	}
+	for (int j = 0; j < started; j++)
+		while (waitpid(sh[j].pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	sigaction(SIGPIPE, &old, NULL);
+	if (!done) {
+		for (int i = 0; i < n; i++)
+			xp_vcase_eval(o, &set->cases[idx[i]], &res[i]);
+	}
+	free(done);
+	free(sh);
+	return 0;
+}
+
+/* ---- summaries ------------------------------------------------------------ */
+
+void xp_vstat_compute(const xp_vset *set, const int *idx, const xp_vres *res, int n, int cat, int split,
+                      xp_vstat *st)
+{
+	memset(st, 0, sizeof *st);
+	st->worst = -1;
+	double sum = 0;
+	for (int i = 0; i < n; i++) {
+		const xp_vcase *c = &set->cases[idx[i]];
+		if ((cat >= 0 && c->category != cat) || (split != VSPLIT_ALL && c->split != split))
+			continue;
+		if (res[i].status != VST_OK) {
+			st->failed++;
+			continue;
+		}
+		double a = fabs(res[i].err_pct);
+		st->count++;
+		sum += a;
+		if (st->worst < 0 || a > st->worst_abs) {
+			st->worst_abs = a;
+			st->worst = i;
+		}
+	}
+	st->mape = st->count ? sum / st->count : 0;
+}
+
+int xp_vfast_select(const xp_vset *set, const int *in, int nin, int per_cat, int *idx)
+{
+	int out = 0;
+	char *take = calloc((size_t)(nin ? nin : 1), 1);
+	if (!take)
+		return 0;
+	for (int cat = 0; cat < VCAT_COUNT; cat++) {
+		int cnt = 0;
+		for (int i = 0; i < nin; i++)
+			cnt += set->cases[in[i]].category == cat;
+		/* with more than per_cat cases, take the q-th case of the category at
+		 * q = floor(j * cnt / per_cat), j = 0 .. per_cat-1 */
+		long q = 0, want = 0;
+		for (int i = 0; i < nin; i++) {
+			if (set->cases[in[i]].category != cat)
+				continue;
+			if (cnt <= per_cat || (want < per_cat && q == want * cnt / per_cat)) {
+				take[i] = 1;
+				want++;
+			}
+			q++;
+		}
+	}
+	for (int i = 0; i < nin; i++)
+		if (take[i])
+			idx[out++] = in[i];
+	free(take);
+	return out;
+}
+
+/* ---- thresholds ------------------------------------------------------------ */
+
+int xp_vthresholds_load(xp_vthresholds *t, const char *file, char *err, size_t errlen)
+{
+	memset(t, 0, sizeof *t);
+	FILE *f = fopen(file, "r");
+	if (!f) {
+		snprintf(err, errlen, "%s: cannot open: %s", file, strerror(errno));
+		return -1;
+	}
+	char line[1024];
+	int lineno = 0, header = 0, rc = -1;
+	while (fgets(line, sizeof line, f)) {
+		lineno++;
+		line[strcspn(line, "\r\n")] = 0;
+		if (!line[0] || line[0] == '#')
+			continue;
+		if (!header) {
+			if (strcmp(line, "category\tmax_mape_pct\tmax_failed\tfast_max_mape_pct\tfast_max_failed")) {
+				snprintf(err, errlen, "%s:%d: expected the header 'category max_mape_pct max_failed "
+				         "fast_max_mape_pct fast_max_failed' (tab-separated)", file, lineno);
+				goto out;
+			}
+			header = 1;
+			continue;
+		}
+		char cat[64];
+		double v[4];
+		int used = 0;
+		if (sscanf(line, "%63[^\t]\t%lf\t%lf\t%lf\t%lf%n", cat, &v[0], &v[1], &v[2], &v[3], &used) != 5 ||
+		    line[used]) {
+			snprintf(err, errlen, "%s:%d: expected a category and four numbers, tab-separated", file, lineno);
+			goto out;
+		}
+		int c = -1;
+		for (int i = 0; xp_vcat_names[i]; i++)
+			if (!strcmp(xp_vcat_names[i], cat))
+				c = i;
+		if (c < 0) {
+			snprintf(err, errlen, "%s:%d: category '%s': expected gemm, attention, vector, training or inference",
+			         file, lineno, cat);
+			goto out;
+		}
+		for (int i = 0; i < 4; i++)
+			if (!(v[i] >= 0)) {
+				snprintf(err, errlen, "%s:%d: thresholds are numbers >= 0", file, lineno);
+				goto out;
+			}
+		t->max_mape[c] = v[0], t->max_failed[c] = v[1], t->fast_max_mape[c] = v[2], t->fast_max_failed[c] = v[3];
+		t->have[c] = 1;
+	}
+	if (!header) {
+		snprintf(err, errlen, "%s: no header line", file);
+		goto out;
+	}
+	rc = 0;
+out:
+	fclose(f);
+	return rc;
+}
+
+int xp_vthresholds_check(const xp_vthresholds *t, const xp_vset *set, const int *idx, const xp_vres *res,
+                         int n, int fast, FILE *f)
+{
+	int bad = 0;
+	for (int c = 0; c < VCAT_COUNT; c++) {
+		xp_vstat st;
+		xp_vstat_compute(set, idx, res, n, c, VSPLIT_ALL, &st);
+		if (!st.count && !st.failed)
+			continue;
+		if (!t->have[c]) {
+			if (f)
+				fprintf(f, "%s: no threshold for this category\n", xp_vcat_names[c]);
+			bad++;
+			continue;
+		}
+		double mx = fast ? t->fast_max_mape[c] : t->max_mape[c];
+		double mf = fast ? t->fast_max_failed[c] : t->max_failed[c];
+		if (st.count && st.mape > mx) {
+			if (f)
+				fprintf(f, "%s: MAPE %.2f%% exceeds the threshold %.2f%%%s\n", xp_vcat_names[c], st.mape, mx,
+				        fast ? " (fast subset)" : "");
+			bad++;
+		}
+		if (st.failed > mf) {
+			if (f)
+				fprintf(f, "%s: %d cases failed (infeasible or error), the threshold allows %g%s\n",
+				        xp_vcat_names[c], st.failed, mf, fast ? " (fast subset)" : "");
+			bad++;
+		}
+	}
+	return bad;
+}
