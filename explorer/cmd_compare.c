@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../results/report.h"
 #include "../results/store.h"
@@ -51,7 +52,7 @@ static const char compare_usage[] =
     "                  --no-db: do not store\n"
     "  --fit           run a chip that cannot hold the model on the smallest tp x pp layout\n"
     "                  that fits, instead of reporting it infeasible\n"
-    "  --jobs N        parallel workers (default 2)\n"
+    "  --jobs N        parallel workers (default: the cores, at most 16)\n"
     "  --timeout S     seconds per point before its worker is stopped (default 120)\n"
     "  --json          one JSON object on stdout: every point as `codesim run --json` prints it,\n"
     "                  with its label and status, and the findings per group\n"
@@ -467,7 +468,8 @@ int xp_cmd_compare(int argc, char **argv, const char *home)
 		}
 	compare_opts o;
 	memset(&o, 0, sizeof o);
-	o.jobs = 2;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	o.jobs = ncpu > 0 ? (ncpu < 16 ? (int)ncpu : 16) : 2;
 	o.timeout_s = 120;
 	snprintf(o.db, sizeof o.db, "compare.db");
 	char **rest = calloc((size_t)argc + 1, sizeof *rest);
@@ -625,7 +627,7 @@ int xp_cmd_compare(int argc, char **argv, const char *home)
 		size_t u = 0;
 		u += (size_t)snprintf(cmd, sizeof cmd, "codesim compare");
 		for (int i = 1; i < argc && u < sizeof cmd; i++)
-			u += (size_t)snprintf(cmd + u, sizeof cmd - u, " %s", argv[i]);
+			u += (size_t)snprintf(cmd + u, sizeof cmd - u, strpbrk(argv[i], " \t'\"$`") ? " '%s'" : " %s", argv[i]);
 		res_report_opts ro = {o.title[0] ? o.title : NULL, cmd};
 		int w = -1;
 		if (rp) {

@@ -237,7 +237,8 @@ static int part_sweep(const char *home, const char *dbpath, int jobs)
 		free(sw);
 		return -1;
 	}
-	printf("2. The sweep %s: %s\n   %ld points into %s, %d worker%s\n\n", path, sw->name, sw->npoints, dbpath,
+	printf("2. A small sweep, explorer/sweeps/demo.cfg: Llama-3-8B decode on an H100 whose HBM bandwidth,\n"
+	       "   SRAM per SM and batch vary; %ld points into %s (resumable), %d worker%s\n\n", sw->npoints, dbpath,
 	       jobs, jobs > 1 ? "s" : "");
 	fflush(stdout);
 	if (res_db_open(dbpath, &db, err, sizeof err)) {

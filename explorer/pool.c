@@ -44,6 +44,7 @@
 typedef struct {
 	int ok;
 	long rss_kB;
+	double cpu_s;
 	char err[ARCH_ERR_MAX];
 } wire_head;
 
@@ -160,7 +161,13 @@ static void worker(pool_t *P, const xp_point *pt, int fd, int fault, pid_t paren
 		h.ok = xp_evaluate(pt, r, h.err, sizeof h.err) == 0;
 	}
 	struct rusage ru;
-	h.rss_kB = getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : -1;
+	/* a forked child's usage counts from the fork: this point alone */
+	if (getrusage(RUSAGE_SELF, &ru) == 0) {
+		h.rss_kB = ru.ru_maxrss;
+		h.cpu_s = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
+	} else {
+		h.rss_kB = -1;
+	}
 	if (write_all(fd, &h, sizeof h) || (r && write_all(fd, r, sizeof *r)))
 		_exit(3);
 	_exit(0);
@@ -193,14 +200,14 @@ static int batch_commit(pool_t *P)
 }
 
 static int put_row(pool_t *P, long idx, const char *hash, const char *config, const char *status, const char *reason,
-                   double wall_s, long rss_kB, char vals[][XP_VAL_MAX], const res_t *r)
+                   double wall_s, long rss_kB, double cpu_s, char vals[][XP_VAL_MAX], const res_t *r)
 {
 	const char *values[XP_AXES_MAX];
 	char e[ARCH_ERR_MAX];
 	for (int a = 0; a < P->sw->naxes; a++)
 		values[a] = vals[a];
 	res_db_point p = {P->st->sweep_id, idx, hash, config, status, reason, wall_s, rss_kB, P->sw->naxes, P->keys,
-	                  values};
+	                  values, cpu_s};
 	if (batch_write_begin(P))
 		return -1;
 	if (res_db_put_point(P->db, &p, r, e, sizeof e)) {
@@ -267,7 +274,7 @@ static int start_point(pool_t *P, long idx)
 		char reason[ARCH_ERR_MAX + 32];
 		snprintf(reason, sizeof reason, "invalid design point: %s", err);
 		res_infeasible(P->r, &pt.arch, &pt.model, &pt.sc, reason);
-		int rc = put_row(P, idx, hash, config, "infeasible", P->r->reason, 0, -1, vals, P->r);
+		int rc = put_row(P, idx, hash, config, "infeasible", P->r->reason, 0, -1, 0, vals, P->r);
 		free(config);
 		if (!rc)
 			st->infeasible++;
@@ -346,7 +353,7 @@ static int finish_slot(pool_t *P, slot_t *S, int timed_out)
 	} else if (timed_out) {
 		char reason[96];
 		snprintf(reason, sizeof reason, "timed out after %.3g s (--timeout)", P->o->timeout_s);
-		rc = put_row(P, S->idx, S->hash, S->config, "timeout", reason, wall, -1, S->vals, NULL);
+		rc = put_row(P, S->idx, S->hash, S->config, "timeout", reason, wall, -1, 0, S->vals, NULL);
 		P->st->timeout++;
 	} else if (S->got < need) {
 		char reason[160];
@@ -355,18 +362,18 @@ static int finish_slot(pool_t *P, slot_t *S, int timed_out)
 		else
 			snprintf(reason, sizeof reason, "worker exited with status %d before sending a result",
 			         WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-		rc = put_row(P, S->idx, S->hash, S->config, "failed", reason, wall, -1, S->vals, NULL);
+		rc = put_row(P, S->idx, S->hash, S->config, "failed", reason, wall, -1, 0, S->vals, NULL);
 		P->st->failed++;
 	} else if (!h.ok) {
 		char reason[ARCH_ERR_MAX + 32];
 		snprintf(reason, sizeof reason, "internal error: %s", h.err);
-		rc = put_row(P, S->idx, S->hash, S->config, "failed", reason, wall, h.rss_kB, S->vals, NULL);
+		rc = put_row(P, S->idx, S->hash, S->config, "failed", reason, wall, h.rss_kB, h.cpu_s, S->vals, NULL);
 		P->st->failed++;
 	} else {
 		const res_t *r = (const res_t *)(S->buf + sizeof h);
 		int feasible = r->feasible;
 		rc = put_row(P, S->idx, S->hash, S->config, feasible ? "ok" : "infeasible", r->reason, wall, h.rss_kB,
-		             S->vals, r);
+		             h.cpu_s, S->vals, r);
 		if (feasible)
 			P->st->ok++;
 		else

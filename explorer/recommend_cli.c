@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int xp_recommend_cli(int argc, char **argv, const char *home);
 
@@ -273,7 +274,7 @@ static void print_text(const xp_rec *rec, int rc)
 	free(why);
 	if (rec->nnat > 0) {
 		const xp_rec_cand *best = &rec->cand[0];
-		printf("\nNearby natural choices against #1 (same d_model and layers, simulated):\n");
+		printf("\nNearby natural choices against #1 (same d_model; n_layers re-solved for the budget where d_ff changes; simulated):\n");
 		for (int i = 0; i < rec->nnat; i++) {
 			const xp_rec_cand *c = &rec->nat[i];
 			printf("  - %s: ", c->what);
@@ -287,7 +288,10 @@ static void print_text(const xp_rec *rec, int rc)
 			snprintf(b3, sizeof b3, "%+.2f%%", -ds);
 			printf("%s %s vs %s (%.3fB vs %.3fB params); at the target size %s against #1", metric_label(rec->metric),
 			       b1, b2, c->params / 1e9, best->params / 1e9, b3);
-			printf("%s", ds > 0.05 ? ": it loses" : ds < -0.05 ? ": it gains (the search kept #1 for its other dims)" : "");
+			printf("%s", ds > 0.05    ? ": it loses"
+			             : ds < -0.05 ? ": it does better, so on this chip that choice costs nothing (it lies outside "
+			                            "the searched grid)"
+			                          : ": no difference on this chip");
 			printf(" (raw %+.2f%%; unit fill %.1f%% vs %.1f%%)\n", -dv, 100 * c->align, 100 * best->align);
 		}
 	}
@@ -402,7 +406,8 @@ int xp_recommend_cli(int argc, char **argv, const char *home)
 	rec->tolerance = 0.05;
 	rec->top = 5;
 	rec->max_sim = 160;
-	rec->jobs = 2;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	rec->jobs = ncpu > 0 ? (ncpu < 16 ? (int)ncpu : 16) : 2;
 	rec->timeout_s = 120;
 	rec_opts o = {rec, 0, 0};
 	for (int i = 1; i < argc; i++) {

@@ -579,8 +579,10 @@ int xp_sweep_load(xp_sweep *sw, const char *home, const char *file, char *err, s
 	snprintf(sw->file, sizeof sw->file, "%s", file);
 	if (!(sw->text = read_text(file)))
 		return set_err(err, errlen, "%s: cannot read file", file);
-	if (check_int_literals(file, sw->text, err, errlen))
+	if (check_int_literals(file, sw->text, err, errlen)) {
+		xp_sweep_free(sw);
 		return -1;
+	}
 	config_init(&cfg);
 	if (!config_read_string(&cfg, sw->text)) {
 		set_err(err, errlen, "%s:%d: syntax error: %s", file, config_error_line(&cfg), config_error_text(&cfg));

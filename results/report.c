@@ -506,9 +506,17 @@ static void table_time(res_doc *d, const res_rpoint *const *g, int n)
 
 /* ---- plots of a group ------------------------------------------------------ */
 
+static int can_plot(const res_doc *d)
+{
+	return d->plot && d->plot->available && (d->format == RES_DOC_HTML || d->asset_base[0]);
+}
+
+static void plot_rooflines(res_doc *d, const res_rpoint *const *g, int n, const char *gname);
+
+/* The time breakdown and throughput of a group, side by side. */
 static void plot_group(res_doc *d, const res_rpoint *const *g, int n, const char *gname)
 {
-	if (!d->plot || !d->plot->available || (d->format == RES_DOC_MD && !d->asset_base[0]))
+	if (!can_plot(d))
 		return;
 	char err[300], title[400], cap[512];
 	const char *labels[64];
@@ -539,6 +547,15 @@ static void plot_group(res_doc *d, const res_rpoint *const *g, int n, const char
 	if (!svg)
 		res_doc_p(d, err);
 	res_doc_svg(d, "throughput", "Throughput per chip (system tokens/s divided by its chips).", svg);
+}
+
+/* One roofline per chip with the step's kernels on it. */
+static void plot_rooflines(res_doc *d, const res_rpoint *const *g, int n, const char *gname)
+{
+	char err[300], title[400], cap[512];
+	char *svg;
+	if (!can_plot(d))
+		return;
 	for (int i = 0; i < n; i++) {
 		const res_t *r = &g[i]->r;
 		if (!r->feasible)
@@ -655,6 +672,7 @@ int res_report_compare(res_doc *d, const res_rpoint *pts, int n, const res_repor
 		res_doc_list_end(d);
 		res_doc_h(d, 3, "Speed");
 		table_speed(d, g, ng);
+		plot_group(d, g, ng, gname);
 		res_doc_h(d, 3, "Memory, energy and cost");
 		table_cost(d, g, ng);
 		int any = 0;
@@ -666,8 +684,10 @@ int res_report_compare(res_doc *d, const res_rpoint *pts, int n, const res_repor
 			             "(matrix/vector units), memory (HBM, or SRAM on an LPU), latency (launch, sync, fill/drain, "
 			             "too few tiles) and comm (collectives on the links).");
 			table_time(d, g, ng);
+			if (can_plot(d))
+				res_doc_h(d, 3, "Rooflines");
+			plot_rooflines(d, g, ng, gname);
 		}
-		plot_group(d, g, ng, gname);
 	}
 	free(g), free(done), free(find);
 	return 0;

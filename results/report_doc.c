@@ -24,7 +24,7 @@ static const char html_css[] =
     "th{background:#f0f3f8;text-align:left;font-weight:600;color:#333}td.r,th.r{text-align:right;"
     "font-variant-numeric:tabular-nums}\n"
     "tr:hover td{background:#fafbfd}\n"
-    "figure{display:inline-block;margin:8px 12px 12px 0;vertical-align:top;width:562px}figcaption{"
+    "figure{display:inline-block;margin:8px 12px 12px 0;vertical-align:top;width:544px}figcaption{"
     "font-size:12.5px;color:#555}\n"
     "figure svg{max-width:100%;height:auto;border:1px solid #e5e7eb;border-radius:4px}\n"
     ".note{background:#fff8e6;border-left:4px solid #e0a800;padding:6px 10px}\n"

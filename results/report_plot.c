@@ -9,6 +9,7 @@
  */
 #include "report.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -96,14 +97,19 @@ void res_plot_close(res_plotter *p)
 {
 	if (!p->dir[0])
 		return;
-	/* only files this plotter wrote: plotN.gp/.svg/.err/.dat, plotN-M.dat */
-	for (int i = 0; i <= p->nplots; i++) {
-		static const char *const ext[] = {".gp", ".svg", ".err", ".dat", "-0.dat", "-1.dat", "-2.dat", "-3.dat"};
-		for (size_t e = 0; e < sizeof ext / sizeof *ext; e++) {
-			char path[400];
-			snprintf(path, sizeof path, "%s/plot%d%s", p->dir, i, ext[e]);
-			unlink(path);
+	/* the directory is private (mkdtemp) and holds only what this plotter
+	 * wrote: scripts, data, SVG and gnuplot's messages */
+	DIR *dir = opendir(p->dir);
+	if (dir) {
+		struct dirent *e;
+		while ((e = readdir(dir))) {
+			if (!strncmp(e->d_name, "plot", 4)) {
+				char path[600];
+				snprintf(path, sizeof path, "%s/%.300s", p->dir, e->d_name);
+				unlink(path);
+			}
 		}
+		closedir(dir);
 	}
 	rmdir(p->dir);
 	p->dir[0] = 0;
@@ -261,9 +267,11 @@ static char *script_run(res_plotter *p, FILE *f, char *err, size_t errlen)
 	return c;
 }
 
-static void si_axis(FILE *f, const char *axis)
+/* SI prefixes on an axis: whole powers of ten on a log axis, one decimal on
+ * a linear one (4k 4k 3k would read as a bug). */
+static void si_axis(FILE *f, const char *axis, int log)
 {
-	fprintf(f, "set format %s '%%.0s%%c'\n", axis);
+	fprintf(f, "set format %s '%s'\n", axis, log ? "%.0s%c" : "%.1s%c");
 }
 
 char *res_plot_roofline(res_plotter *p, const char *title, double peak_flops, double bw_Bps,
@@ -290,7 +298,7 @@ char *res_plot_roofline(res_plotter *p, const char *title, double peak_flops, do
 	gp_str(f, title);
 	fprintf(f, "\nset logscale xy\nset xrange [%g:%g]\nset yrange [%g:%g]\n", xmin, xmax, ymin, ymax);
 	fprintf(f, "set xlabel 'arithmetic intensity (FLOP/byte)'\nset ylabel 'FLOP/s'\n");
-	si_axis(f, "y");
+	si_axis(f, "y", 1);
 	fprintf(f, "set format x '%%g'\nset key top left box opaque font ',10'\nset samples 600\n");
 	fprintf(f, "set arrow from %g,%g to %g,%g nohead dt 2 lc '#777777'\n", ridge, ymin, ridge, peak_flops);
 	char lab[128];
@@ -445,7 +453,7 @@ char *res_plot_lines(res_plotter *p, const char *title, const char *xlabel, cons
 	fprintf(f, "\n");
 	if (lo > 0 && hi / lo >= 8)
 		fprintf(f, "set logscale x 2\n");
-	si_axis(f, "y");
+	si_axis(f, "y", 0);
 	fprintf(f, "%s\nset offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05\nplot ",
 	        nseries > 1 ? "set key below font ',10'" : "unset key");
 	for (int s = 0; s < nseries; s++) {
@@ -502,7 +510,7 @@ char *res_plot_heatmap(res_plotter *p, const char *title, const char *xlabel, co
 	fprintf(f, "set palette defined (0 '#f7fbff', 1 '#6baed6', 2 '#08306b')\n");
 	if (zmax > zmin)
 		fprintf(f, "set cbrange [%.10g:%.10g]\n", zmin, zmax);
-	si_axis(f, "cb");
+	si_axis(f, "cb", 0);
 	fprintf(f, "set xtics (");
 	for (int i = 0; i < nx; i++) {
 		fprintf(f, "%s", i ? ", " : "");

@@ -165,7 +165,16 @@ static void plot_over_axes(res_doc *d, const res_sweep *s, int hb)
 					xs[i] = i;
 			}
 		}
-		/* series: the combination of the other varying axes */
+		/* series: the other varying axis with the fewest values; any further
+		 * axes are folded in by taking the best point */
+		int sa = -1, sn = 0;
+		for (int k = 0; k < nv; k++) {
+			if (vary[k] == xa)
+				continue;
+			int nd = distinct(s, vary[k], vals, s->nrows);
+			if (sa < 0 || nd < sn)
+				sa = vary[k], sn = nd;
+		}
 		char(*sname)[160] = calloc(MAX_SERIES + 1, sizeof *sname);
 		double *y = malloc((size_t)MAX_SERIES * (size_t)(nx > 0 ? nx : 1) * sizeof *y);
 		int ns = 0, dropped = 0;
@@ -175,12 +184,9 @@ static void plot_over_axes(res_doc *d, const res_sweep *s, int hb)
 			for (int i = 0; i < s->nrows; i++) {
 				const res_sweep_row *r = &s->rows[i];
 				char key[160];
-				size_t u = 0;
 				key[0] = 0;
-				for (int k = 0; k < nv; k++)
-					if (vary[k] != xa && u < sizeof key)
-						u += (size_t)snprintf(key + u, sizeof key - u, "%s%s=%s", u ? " " : "", s->axes[vary[k]],
-						                      r->values[vary[k]]);
+				if (sa >= 0)
+					snprintf(key, sizeof key, "%.80s=%.70s", s->axes[sa], r->values[sa]);
 				if (!key[0])
 					snprintf(key, sizeof key, "%s", m);
 				int si = -1;
@@ -235,9 +241,9 @@ static void plot_over_axes(res_doc *d, const res_sweep *s, int hb)
 					free(best);
 				}
 			}
-			snprintf(cap, sizeof cap, "%s over %s%s%s.", m, s->axes[xa],
-			         ns > 1 ? ", one line per combination of the other swept axes" : "",
-			         dropped ? " (first 10 combinations only)" : "");
+			snprintf(cap, sizeof cap, "%s over %s%s%.80s%s%s.", m, s->axes[xa], sa >= 0 ? ", one line per value of " : "",
+			         sa >= 0 ? s->axes[sa] : "", nv > 2 ? ", the best point over the other swept axes" : "",
+			         dropped ? " (first 10 values only)" : "");
 		}
 		free(cats), free(xs), free(sname), free(y);
 	}

@@ -136,6 +136,7 @@ static const char schema_v1_head[] =
     "  reason TEXT NOT NULL DEFAULT '',\n"
     "  config TEXT NOT NULL,\n"
     "  wall_s REAL,\n"
+    "  cpu_s REAL,\n"
     "  rss_kB INTEGER,\n"
     "  created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')));\n"
     "CREATE TABLE sweep_points (\n"
@@ -167,7 +168,7 @@ static const char schema_v1_views[] =
     "  m.feasible, m.time_s, m.tokens_per_s, m.mfu, m.hfu, m.flops, m.hbm_bytes, m.energy_j, m.j_per_token,\n"
     "  m.usd_per_mtok, m.ttft_s, m.tpot_s, m.mem_total_GB, m.mem_capacity_GB, m.avg_power_w,\n"
     "  m.avg_power_w * m.chips AS system_power_w,\n"
-    "  m.bound_compute_s, m.bound_memory_s, m.bound_latency_s, m.bound_comm_s, p.wall_s, p.rss_kB\n"
+    "  m.bound_compute_s, m.bound_memory_s, m.bound_latency_s, m.bound_comm_s, p.wall_s, p.cpu_s, p.rss_kB\n"
     "FROM sweep_points sp JOIN points p ON p.id = sp.point_id JOIN sweeps s ON s.id = sp.sweep_id\n"
     "LEFT JOIN metrics m ON m.point_id = p.id;\n"
     "CREATE VIEW v_ok AS SELECT * FROM v_results WHERE status = 'ok';\n"
@@ -321,11 +322,11 @@ static int prepare_all(res_db *db, char *err, size_t errlen)
 	            errlen) ||
 	       prep(db, &db->find_point, "SELECT id, status FROM points WHERE hash = ?1", err, errlen) ||
 	       prep(db, &db->ins_point,
-	            "INSERT INTO points (hash, sweep_id, status, reason, config, wall_s, rss_kB) "
-	            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", err, errlen) ||
+	            "INSERT INTO points (hash, sweep_id, status, reason, config, wall_s, rss_kB, cpu_s) "
+	            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", err, errlen) ||
 	       prep(db, &db->upd_point,
 	            "UPDATE points SET sweep_id = ?2, status = ?3, reason = ?4, config = ?5, wall_s = ?6, rss_kB = ?7, "
-	            "created = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?1", err, errlen) ||
+	            "cpu_s = ?8, created = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?1", err, errlen) ||
 	       prep(db, &db->link, "INSERT OR IGNORE INTO sweep_points (sweep_id, point_id, idx) VALUES (?1, ?2, ?3)",
 	            err, errlen) ||
 	       prep(db, &db->ins_param,
@@ -517,7 +518,7 @@ static int create_sweep_view(sqlite3 *h, long long id, const char *axes, char *e
 	                      ", v.arch, v.model, v.phase, v.batch, v.seq, v.context, v.chips, v.tp, v.pp, v.dp, "
 	                      "v.time_s, v.tokens_per_s, v.mfu, v.usd_per_mtok, v.j_per_token, v.system_power_w, "
 	                      "v.mem_total_GB, v.bound_compute_s, v.bound_memory_s, v.bound_latency_s, v.bound_comm_s, "
-	                      "v.reason, v.hash, v.wall_s, v.rss_kB FROM v_results v WHERE v.sweep_id = %lld", id);
+	                      "v.reason, v.hash, v.wall_s, v.cpu_s, v.rss_kB FROM v_results v WHERE v.sweep_id = %lld", id);
 	int rc = u < cap ? exec_sql(h, sql, err, errlen) : (set_err(err, errlen, "view too long"), -1);
 	free(sql);
 	return rc;
@@ -707,6 +708,10 @@ static int bind_point(sqlite3_stmt *st, const res_db_point *p, long long id_or_h
 		sqlite3_bind_int64(st, 7, p->rss_kB);
 	else
 		sqlite3_bind_null(st, 7);
+	if (p->cpu_s > 0)
+		sqlite3_bind_double(st, 8, p->cpu_s);
+	else
+		sqlite3_bind_null(st, 8);
 	return 0;
 }
 
@@ -762,7 +767,7 @@ int res_db_put(res_db *db, long long sweep_id, const char *hash, const char *con
                const char *reason, double wall_s, int nparams, const char *const *param_keys,
                const char *const *param_values, const res_t *r, char *err, size_t errlen)
 {
-	res_db_point p = {sweep_id, -1, hash, config_text, status, reason, wall_s, -1, nparams, param_keys, param_values};
+	res_db_point p = {sweep_id, -1, hash, config_text, status, reason, wall_s, -1, nparams, param_keys, param_values, 0};
 	return res_db_put_point(db, &p, r, err, errlen);
 }
 
@@ -796,18 +801,27 @@ int res_db_rows(res_db *db, const char *sql, int nparams, const char *const *par
 	for (int i = 0; i < nparams; i++)
 		if (params[i])
 			sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_TRANSIENT);
-	int nc = sqlite3_column_count(st), rc, out = 0;
-	const char *names[64], *vals[64];
-	if (nc > 64)
-		nc = 64;
+	int nc = sqlite3_column_count(st), rc = SQLITE_DONE, out = 0;
+	/* any width: SELECT * FROM metrics has more than 64 columns */
+	const char **names = calloc((size_t)nc + 1, sizeof *names), **vals = calloc((size_t)nc + 1, sizeof *vals);
+	if (!names || !vals) {
+		free(names);
+		free(vals);
+		sqlite3_finalize(st);
+		return set_err(err, errlen, "out of memory"), -1;
+	}
 	for (int c = 0; c < nc; c++)
 		names[c] = sqlite3_column_name(st, c);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		for (int c = 0; c < nc; c++)
 			vals[c] = (const char *)sqlite3_column_text(st, c);
-		if (cb && cb(ctx, nc, names, vals))
+		if (cb && cb(ctx, nc, names, vals)) {
+			rc = SQLITE_DONE;
 			break;
+		}
 	}
+	free(names);
+	free(vals);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		set_err(err, errlen, "%s", sqlite3_errmsg(db->h));
 		out = -1;
@@ -1133,7 +1147,7 @@ int res_db_merge(res_db *db, const char *in_path, res_db_merge_stats *ms, char *
 	/* points: by hash */
 	sqlite3_stmt *mem = NULL, *par = NULL, *met = NULL, *ker = NULL;
 	char sql[2 * 4096 + 256];
-	if (sqlite3_prepare_v2(h, "SELECT id, hash, sweep_id, status, reason, config, wall_s, rss_kB, created "
+	if (sqlite3_prepare_v2(h, "SELECT id, hash, sweep_id, status, reason, config, wall_s, rss_kB, cpu_s "
 	                          "FROM src.points ORDER BY id", -1, &q, NULL) != SQLITE_OK)
 		goto sqlerr;
 	snprintf(sql, sizeof sql, "INSERT INTO main.metrics (point_id, %s) SELECT ?1, %s FROM src.metrics "
@@ -1166,7 +1180,7 @@ int res_db_merge(res_db *db, const char *in_path, res_db_merge_stats *ms, char *
 			                  (const char *)sqlite3_column_text(q, 4),
 			                  sqlite3_column_type(q, 6) == SQLITE_NULL ? -1 : sqlite3_column_double(q, 6),
 			                  sqlite3_column_type(q, 7) == SQLITE_NULL ? -1 : sqlite3_column_int64(q, 7),
-			                  0, NULL, NULL};
+			                  0, NULL, NULL, sqlite3_column_type(q, 8) == SQLITE_NULL ? 0 : sqlite3_column_double(q, 8)};
 			if (found == 0) {
 				if (delete_rows(db, to, e, sizeof e))
 					goto points_err;

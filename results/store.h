@@ -7,7 +7,7 @@
  *
  * Schema (PRAGMA user_version = RES_DB_SCHEMA_VERSION; docs/README-sweep.md):
  *   sweeps(id, name, spec_hash, spec_text, axes, created)
- *   points(id, hash UNIQUE, sweep_id, status, reason, config, wall_s, rss_kB, created)
+ *   points(id, hash UNIQUE, sweep_id, status, reason, config, wall_s, cpu_s, rss_kB, created)
  *   sweep_points(sweep_id, point_id, idx)      membership: a point may serve many sweeps
  *   parameters(point_id, key, value, num)      the swept keys, long format
  *   metrics(point_id, ...one column per res_t headline field...)   wide: one row per point
@@ -60,6 +60,7 @@ typedef struct {
 	long rss_kB;              /* worker peak resident set (-1: unknown) */
 	int nparams;
 	const char *const *param_keys, *const *param_values;
+	double cpu_s;             /* worker CPU time, user + system (<= 0: unknown) */
 } res_db_point;
 int res_db_put_point(res_db *db, const res_db_point *p, const res_t *r, char *err, size_t errlen);
 

@@ -710,16 +710,20 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 	 * slowest, the others hold their share of the layers; the embedding and
 	 * head run on one stage */
 	double share = (double)L / ((double)lps * pp);
-	g->hw_flops = 0;
+	g->hw_flops = g->recompute_flops = 0;
 	for (int i = 0; i < g->nsegs; i++) {
 		wl_segment *sg = &g->segs[i];
-		double per = 0;
+		double per = 0, re = 0;
 		for (int k = sg->first; k < sg->first + sg->n; k++)
-			if (g->ops[k].kind != OP_COMM)
+			if (g->ops[k].kind != OP_COMM) {
 				per += g->ops[k].flops;
+				if (g->ops[k].recomputed)
+					re += g->ops[k].flops;
+			}
 		double reps = sg->count * ((sg->role == ROLE_FWD || sg->role == ROLE_BWD) ? g->n_micro : 1);
 		double chips = sg->once ? (double)g->chips / pp : (double)g->chips * (share < 1 ? share : 1);
 		g->hw_flops += per * reps * chips;
+		g->recompute_flops += re * reps * chips;
 	}
 	if (g->feasible && g->mem_total > cap) {
 		g->feasible = 0;

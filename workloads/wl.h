@@ -158,7 +158,8 @@ typedef struct {
 	int layers_per_stage;
 	/* accounting, whole system, per step */
 	double model_flops;   /* MFU numerator */
-	double hw_flops;      /* HFU numerator (adds recomputation) */
+	double hw_flops;      /* executed FLOPs (recomputation included) */
+	double recompute_flops; /* executed FLOPs of recomputation: HFU = model + these */
 	double tokens;        /* tokens the step produces (see DESIGN 6) */
 	double steps;         /* serve: decode steps */
 	/* memory per chip (bytes) */
