@@ -27,6 +27,8 @@ typedef struct {
 	int t;           /* tensor-parallel degree */
 	int recomputed;  /* ops being added are recomputation */
 	int in_bwd;      /* building backward ops (bias grads are reductions in dW) */
+	double z3_bytes[2]; /* ZeRO-3: one dense / MoE layer's weights per chip (0: off) */
+	int dp;
 } bld;
 
 static wl_op *add_op(bld *b, int kind, int cls, const char *name)
@@ -244,6 +246,10 @@ static void layer_fwd(bld *b, long mb, long q, long kv, int moe, double train_to
 	int kvh = kv_heads_of(m) / t > 0 ? kv_heads_of(m) / t : 1;
 	int causal = m->kind == MODEL_DECODER;
 
+	/* ZeRO-3: the layer's weight shards are gathered while the previous
+	 * layer computes (prefetch), so the collective overlaps */
+	if (b->z3_bytes[moe] > 0 && !b->recomputed)
+		comm(b, "zero3-allgather", COLL_ALLGATHER, b->z3_bytes[moe], b->dp, 1);
 	vec(b, OP_NORM, CLS_NORM, "norm-attn", T * d, T * d, T * d, T * d, m->norm == NORM_LAYER ? 8 : 5);
 	if (m->attention == ATTN_MLA) {
 		/* MLA approximated as its projections plus attention over the
@@ -356,7 +362,7 @@ static void layer_bwd_from(bld *b, int first, int last)
 			break;
 		case OP_COMM:
 			snprintf(nm, sizeof nm, "%.30s.bwd", o.name);
-			comm(b, nm, o.coll, o.comm_bytes, o.group, 0);
+			comm(b, nm, o.coll, o.comm_bytes, o.group, o.overlap);
 			break;
 		default: {
 			snprintf(nm, sizeof nm, "%.30s.bwd", o.name);
@@ -503,7 +509,7 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 	sram_place(a, m, &sc);
 	if (wl_parallel_resolve(a, m, &sc, err, errlen))
 		return -1;
-	bld b = {g, a, m, &sc, arch_dtype_bytes((arch_dtype)sc.dtype), sc.tp, 0, 0};
+	bld b = {g, a, m, &sc, arch_dtype_bytes((arch_dtype)sc.dtype), sc.tp, 0, 0, {0, 0}, 1};
 	g->chips = sc.chips, g->tp = sc.tp, g->pp = sc.pp, g->dp = sc.dp, g->ep = sc.ep, g->vpp = sc.vpp;
 	g->feasible = 1;
 	g->attn_naive = sc.attn_impl == 1;
@@ -536,6 +542,11 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 		g->n_micro = sc.batch / sc.dp / sc.micro_batch;
 		long T = mb * S;
 		double group_tokens = (double)T * sc.ep;
+		b.dp = sc.dp;
+		if (sc.zero >= 3 && sc.dp > 1) {
+			b.z3_bytes[0] = layer_params_chip(m, 0, t, sc.ep) * eb;
+			b.z3_bytes[1] = layer_params_chip(m, 1, t, sc.ep) * eb;
+		}
 		/* forward of one micro-batch through the stage */
 		if (begin_seg(&b, "embed", ROLE_FWD, 1))
 			goto oom;
@@ -587,12 +598,18 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 			}
 			b.recomputed = 0;
 			layer_bwd_from(&b, o0, o1);
+			/* ZeRO-3: each layer's gradients are reduce-scattered as soon as
+			 * its backward is done, beside the next layer's backward */
+			if (b.z3_bytes[pass == 0] > 0)
+				comm(&b, "zero3-reduce-scatter", COLL_REDUCESCATTER, b.z3_bytes[pass == 0] / eb * 2, sc.dp, 1);
 			end_seg(&b);
 		}
 		/* gradient sync over dp, then the optimizer */
 		double p_grad = p_chip;
 		begin_seg(&b, "grad-sync", ROLE_SYNC, 1);
-		if (sc.zero >= 2)
+		if (sc.zero >= 3)
+			;   /* reduce-scattered layer by layer in the backward */
+		else if (sc.zero >= 2)
 			comm(&b, "dp-reduce-scatter", COLL_REDUCESCATTER, p_grad * 2, sc.dp, 0);
 		else
 			comm(&b, "dp-allreduce", COLL_ALLREDUCE, p_grad * 2, sc.dp, 0);
@@ -611,18 +628,10 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 			op->flops = op->vflops;
 		}
 		end_seg(&b);
-		if (sc.zero >= 1) {
+		if (sc.zero >= 1 && sc.zero < 3) {
+			/* the updated shards are gathered back into full weights */
 			begin_seg(&b, "param-allgather", ROLE_STEP, 1);
 			comm(&b, "dp-allgather", COLL_ALLGATHER, p_chip * 2, sc.dp, 0);
-			end_seg(&b);
-		}
-		if (sc.zero >= 3) {
-			/* weights gathered before use in forward and backward, per layer */
-			begin_seg(&b, "zero3-gather-fwd", ROLE_FWD, lps);
-			comm(&b, "zero3-allgather", COLL_ALLGATHER, p_chip / lps * eb, sc.dp, 1);
-			end_seg(&b);
-			begin_seg(&b, "zero3-gather-bwd", ROLE_BWD, lps);
-			comm(&b, "zero3-allgather", COLL_ALLGATHER, p_chip / lps * eb, sc.dp, 1);
 			end_seg(&b);
 		}
 		g->p2p_bytes = pp > 1 ? (double)T * d * eb : 0;
