@@ -320,12 +320,11 @@ static int start_point(pool_t *P, long idx)
 	return 0;
 }
 
-static int interrupt_pending(const pool_t *P)
+static int interrupt_pending(void)
 {
 	sigset_t pend;
 	if (sigpending(&pend))
 		return 0;
-	(void)P;
 	return sigismember(&pend, SIGINT) || sigismember(&pend, SIGTERM) || sigismember(&pend, SIGHUP);
 }
 
@@ -348,7 +347,7 @@ static int finish_slot(pool_t *P, slot_t *S, int timed_out)
 	int rc = 0;
 	int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 	int stop_sig = sig == SIGINT || sig == SIGTERM || sig == SIGHUP;
-	if (timed_out < 0 || (S->got < need && stop_sig && interrupt_pending(P))) {
+	if (timed_out < 0 || (S->got < need && stop_sig && interrupt_pending())) {
 		/* interrupted: no row; the next run computes it */
 	} else if (timed_out) {
 		char reason[96];
@@ -476,7 +475,7 @@ int xp_sweep_run(const xp_sweep *sw, const xp_sweep_opts *o, res_db *db, xp_swee
 	long next = o->shard_i;
 	size_t need = sizeof(wire_head) + sizeof(res_t);
 	for (;;) {
-		if (interrupt_pending(&P)) {
+		if (interrupt_pending()) {
 			st->interrupted = 1;
 			break;
 		}
@@ -540,7 +539,7 @@ out_kill:
 	if (st->interrupted) {
 		/* consume the signal so that restoring the mask does not kill us */
 		int sig;
-		while (interrupt_pending(&P))
+		while (interrupt_pending())
 			sigwait(&P.block, &sig);
 	}
 	sigprocmask(SIG_SETMASK, &P.old, NULL);

@@ -136,7 +136,6 @@ static const char schema_v1_head[] =
     "  reason TEXT NOT NULL DEFAULT '',\n"
     "  config TEXT NOT NULL,\n"
     "  wall_s REAL,\n"
-    "  cpu_s REAL,\n"
     "  rss_kB INTEGER,\n"
     "  created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')));\n"
     "CREATE TABLE sweep_points (\n"
@@ -160,17 +159,21 @@ static const char schema_v1_head[] =
     "  bound TEXT, recomputed INTEGER,\n"
     "  PRIMARY KEY (point_id, idx)) WITHOUT ROWID;\n";
 
-static const char schema_v1_views[] =
-    "CREATE VIEW v_results AS\n"
-    "SELECT sp.sweep_id, s.name AS sweep, sp.idx, p.id AS point_id, p.hash, p.status, p.reason,\n"
-    "  (SELECT group_concat(q.key || '=' || q.value, ' ') FROM parameters q WHERE q.point_id = p.id) AS params,\n"
-    "  m.arch, m.model, m.phase, m.dtype, m.batch, m.seq, m.context, m.gen, m.chips, m.tp, m.pp, m.dp, m.ep,\n"
-    "  m.feasible, m.time_s, m.tokens_per_s, m.mfu, m.hfu, m.flops, m.hbm_bytes, m.energy_j, m.j_per_token,\n"
-    "  m.usd_per_mtok, m.ttft_s, m.tpot_s, m.mem_total_GB, m.mem_capacity_GB, m.avg_power_w,\n"
-    "  m.avg_power_w * m.chips AS system_power_w,\n"
-    "  m.bound_compute_s, m.bound_memory_s, m.bound_latency_s, m.bound_comm_s, p.wall_s, p.cpu_s, p.rss_kB\n"
-    "FROM sweep_points sp JOIN points p ON p.id = sp.point_id JOIN sweeps s ON s.id = sp.sweep_id\n"
+/* v_results of schema version 1; version 2 adds points.cpu_s to it */
+#define V_RESULTS(WORKER_COLS) \
+    "CREATE VIEW v_results AS\n" \
+    "SELECT sp.sweep_id, s.name AS sweep, sp.idx, p.id AS point_id, p.hash, p.status, p.reason,\n" \
+    "  (SELECT group_concat(q.key || '=' || q.value, ' ') FROM parameters q WHERE q.point_id = p.id) AS params,\n" \
+    "  m.arch, m.model, m.phase, m.dtype, m.batch, m.seq, m.context, m.gen, m.chips, m.tp, m.pp, m.dp, m.ep,\n" \
+    "  m.feasible, m.time_s, m.tokens_per_s, m.mfu, m.hfu, m.flops, m.hbm_bytes, m.energy_j, m.j_per_token,\n" \
+    "  m.usd_per_mtok, m.ttft_s, m.tpot_s, m.mem_total_GB, m.mem_capacity_GB, m.avg_power_w,\n" \
+    "  m.avg_power_w * m.chips AS system_power_w,\n" \
+    "  m.bound_compute_s, m.bound_memory_s, m.bound_latency_s, m.bound_comm_s, " WORKER_COLS "\n" \
+    "FROM sweep_points sp JOIN points p ON p.id = sp.point_id JOIN sweeps s ON s.id = sp.sweep_id\n" \
     "LEFT JOIN metrics m ON m.point_id = p.id;\n"
+
+static const char schema_v1_views[] =
+    V_RESULTS("p.wall_s, p.rss_kB")
     "CREATE VIEW v_ok AS SELECT * FROM v_results WHERE status = 'ok';\n"
     "CREATE VIEW v_best AS\n"
     "SELECT sweep_id, sweep, metric, goal, value, point_id, params FROM (\n"
@@ -230,8 +233,27 @@ static int migrate_v1(sqlite3 *h, char *err, size_t errlen)
 	return rc;
 }
 
-/* Migrations in order: migrations[i] takes the schema from version i to i+1. */
-static int (*const migrations[])(sqlite3 *, char *, size_t) = {migrate_v1};
+/* Version 2: the worker's CPU time per point (what a point costs one core,
+ * unlike wall time, which depends on what else runs). */
+static int migrate_v2(sqlite3 *h, char *err, size_t errlen)
+{
+	/* a development build wrote cpu_s under version 1: add it only if missing */
+	sqlite3_stmt *st;
+	int have = 0;
+	if (sqlite3_prepare_v2(h, "SELECT count(*) FROM pragma_table_info('points') WHERE name = 'cpu_s'", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return set_err(err, errlen, "%s", sqlite3_errmsg(h)), -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		have = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (!have && exec_sql(h, "ALTER TABLE points ADD COLUMN cpu_s REAL", err, errlen))
+		return -1;
+	return exec_sql(h, "DROP VIEW v_results;\n" V_RESULTS("p.wall_s, p.cpu_s, p.rss_kB"), err, errlen);
+}
+
+/* Migrations in order: migrations[i] takes the schema from version i to i+1.
+ * A released version is never edited: add a migration. */
+static int (*const migrations[])(sqlite3 *, char *, size_t) = {migrate_v1, migrate_v2};
 _Static_assert(sizeof migrations / sizeof migrations[0] == RES_DB_SCHEMA_VERSION, "one migration per version");
 
 static int user_version(sqlite3 *h, const char *schema, int *v)
@@ -1096,11 +1118,12 @@ int res_db_merge(res_db *db, const char *in_path, res_db_merge_stats *ms, char *
 		set_err(err, errlen, "%s: not a database: %s", in_path, sqlite3_errmsg(h));
 		goto out;
 	}
-	if (v != RES_DB_SCHEMA_VERSION) {
-		set_err(err, errlen, "%s: schema version %d, expected %d (a codesim results database)", in_path, v,
+	if (v < 1 || v > RES_DB_SCHEMA_VERSION) {
+		set_err(err, errlen, "%s: schema version %d, expected 1 to %d (a codesim results database)", in_path, v,
 		        RES_DB_SCHEMA_VERSION);
 		goto out;
 	}
+	int src_version = v;
 	if (exec_sql(h, "BEGIN IMMEDIATE", err, errlen))
 		goto out;
 	in_txn = 1;
@@ -1147,8 +1170,21 @@ int res_db_merge(res_db *db, const char *in_path, res_db_merge_stats *ms, char *
 	/* points: by hash */
 	sqlite3_stmt *mem = NULL, *par = NULL, *met = NULL, *ker = NULL;
 	char sql[2 * 4096 + 256];
-	if (sqlite3_prepare_v2(h, "SELECT id, hash, sweep_id, status, reason, config, wall_s, rss_kB, cpu_s "
-	                          "FROM src.points ORDER BY id", -1, &q, NULL) != SQLITE_OK)
+	/* version 1 had no cpu_s (except from one development build) */
+	sqlite3_stmt *has;
+	int src_cpu = 0;
+	if (sqlite3_prepare_v2(h, "SELECT count(*) FROM pragma_table_info('points', 'src') WHERE name = 'cpu_s'", -1,
+	                       &has, NULL) == SQLITE_OK) {
+		if (sqlite3_step(has) == SQLITE_ROW)
+			src_cpu = sqlite3_column_int(has, 0);
+		sqlite3_finalize(has);
+	}
+	(void)src_version;
+	if (sqlite3_prepare_v2(h, src_cpu ? "SELECT id, hash, sweep_id, status, reason, config, wall_s, rss_kB, "
+	                                             "cpu_s FROM src.points ORDER BY id"
+	                                           : "SELECT id, hash, sweep_id, status, reason, config, wall_s, rss_kB, "
+	                                             "NULL FROM src.points ORDER BY id",
+	                       -1, &q, NULL) != SQLITE_OK)
 		goto sqlerr;
 	snprintf(sql, sizeof sql, "INSERT INTO main.metrics (point_id, %s) SELECT ?1, %s FROM src.metrics "
 	                          "WHERE point_id = ?2", cols, cols);

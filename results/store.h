@@ -22,7 +22,7 @@
 
 #include "res.h"
 
-#define RES_DB_SCHEMA_VERSION 1
+#define RES_DB_SCHEMA_VERSION 2
 
 typedef struct res_db res_db;
 

@@ -8,6 +8,7 @@
 
 #include <math.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,6 +331,73 @@ START_TEST(test_store_api)
 }
 END_TEST
 
+START_TEST(test_schema_migration)
+{
+	char db_path[256], err[512];
+	res_db *db;
+	sqlite3 *h;
+	tmp_path(db_path, sizeof db_path, "mig.db");
+	rm_db(db_path);
+	ck_assert(res_db_open(db_path, &db, err, sizeof err) == 0);
+	long long s = res_db_sweep(db, "m", "spec", err, sizeof err);
+	ck_assert(res_db_put(db, s, "00000000000000dd", "cfg", "failed", "x", 0.1, 0, NULL, NULL, NULL, err, sizeof err) == 0);
+	res_db_close(db);
+	/* turn it into a version-1 database: points without cpu_s, the views
+	 * as they were (SQLite checks every view when a column is dropped, so
+	 * they are dropped and recreated around it) */
+	ck_assert(sqlite3_open(db_path, &h) == SQLITE_OK);
+	char views[8][4096], names[8][64];
+	int nv = 0;
+	sqlite3_stmt *st;
+	ck_assert(sqlite3_prepare_v2(h, "SELECT name, sql FROM sqlite_master WHERE type = 'view'", -1, &st, NULL) ==
+	          SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW && nv < 8) {
+		snprintf(names[nv], sizeof names[0], "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(views[nv], sizeof views[0], "%s", (const char *)sqlite3_column_text(st, 1));
+		char *cpu = strstr(views[nv], "p.cpu_s, ");
+		if (cpu)
+			memmove(cpu, cpu + 9, strlen(cpu + 9) + 1);
+		nv++;
+	}
+	sqlite3_finalize(st);
+	ck_assert_int_ge(nv, 5);
+	for (int i = 0; i < nv; i++) {
+		char sql[700];
+		snprintf(sql, sizeof sql, "DROP VIEW %s", names[i]);
+		ck_assert(sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK);
+	}
+	ck_assert_msg(sqlite3_exec(h, "ALTER TABLE points DROP COLUMN cpu_s; PRAGMA user_version = 1", NULL, NULL,
+	                           NULL) == SQLITE_OK, "%s", sqlite3_errmsg(h));
+	for (int i = 0; i < nv; i++)
+		ck_assert_msg(sqlite3_exec(h, views[i], NULL, NULL, NULL) == SQLITE_OK, "%s", sqlite3_errmsg(h));
+	sqlite3_close(h);
+	ck_assert_int_eq(query_int(db_path, "SELECT count(*) FROM pragma_table_info('points') WHERE name = 'cpu_s'"), 0);
+	/* opening migrates it: the column, the view, the rows kept */
+	ck_assert_msg(res_db_open(db_path, &db, err, sizeof err) == 0, "%s", err);
+	res_db_close(db);
+	ck_assert_int_eq(query_int(db_path, "PRAGMA user_version"), RES_DB_SCHEMA_VERSION);
+	ck_assert_int_eq(query_int(db_path, "SELECT count(*) FROM pragma_table_info('points') WHERE name = 'cpu_s'"), 1);
+	ck_assert_int_eq(query_int(db_path, "SELECT count(*) FROM v_results WHERE status = 'failed' AND cpu_s IS NULL"),
+	                 1);
+	ck_assert_int_eq(query_int(db_path, "SELECT count(*) FROM pragma_table_info('v_ok') WHERE name = 'cpu_s'"), 1);
+	/* a database from a newer codesim is refused, and left alone */
+	ck_assert(sqlite3_open(db_path, &h) == SQLITE_OK);
+	ck_assert(sqlite3_exec(h, "PRAGMA user_version = 99", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(h);
+	ck_assert(res_db_open(db_path, &db, err, sizeof err) != 0);
+	ck_assert_msg(strstr(err, "newer"), "%s", err);
+	ck_assert_int_eq(query_int(db_path, "PRAGMA user_version"), 99);
+	/* so is a file that is some other database */
+	rm_db(db_path);
+	ck_assert(sqlite3_open(db_path, &h) == SQLITE_OK);
+	ck_assert(sqlite3_exec(h, "CREATE TABLE mine (x)", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(h);
+	ck_assert(res_db_open(db_path, &db, err, sizeof err) != 0);
+	ck_assert_msg(strstr(err, "not a codesim results database"), "%s", err);
+	rm_db(db_path);
+}
+END_TEST
+
 /* ---- end to end with ./codesim ----------------------------------------------- */
 
 static const char small_spec[] =
@@ -492,7 +560,9 @@ START_TEST(test_sigkill_resume)
 	kill(pid, SIGKILL);
 	int status;
 	waitpid(pid, &status, 0);
-	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "the sweep was to be killed mid-way, but it %s %d "
+	              "(%lld points seen)", WIFSIGNALED(status) ? "died of signal" : "exited with",
+	              WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), before);
 	before = query_int(db, "SELECT count(*) FROM points");
 	ck_assert_msg(before > 0 && before < 40, "killed mid-sweep: %lld of 40 points stored", before);
 	/* resume: every point exactly once */
@@ -635,6 +705,7 @@ Suite *suite_sweep(void)
 	tcase_add_test(unit, test_lhs_strata);
 	tcase_add_test(unit, test_constraints);
 	tcase_add_test(unit, test_store_api);
+	tcase_add_test(unit, test_schema_migration);
 	suite_add_tcase(s, unit);
 	TCase *e2e = tcase_create("end-to-end");
 	tcase_set_timeout(e2e, 60);
