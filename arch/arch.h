@@ -98,6 +98,7 @@ typedef struct {
 		double weight_load_Bpc;    /* bytes/clk installing a fold's weights in the array;
 		                            * 0 = shifted in one row per clock (TPU) */
 		double vector_flops_per_clk; /* vector FLOP/clk per core (fp32) */
+		double sfu_ops_per_clk;    /* transcendental (exp) results/clk per core; 0 = vector rate */
 		int max_blocks;            /* resident tiles per core (occupancy cap) */
 		double matrix_efficiency;  /* achievable fraction of the MMA peak (issue, power) */
 		int multicast;             /* tiles of a cluster sharing one shared-SRAM read of an

@@ -251,18 +251,32 @@ int xp_evaluate_forked(const xp_point *pt, double timeout_s, res_t *r, char *err
 int xp_kernel_eval(const arch_t *a, const wl_op *op, int attn_naive, xp_kernel_result *kr, char *err,
                    size_t errlen)
 {
-	sim_kernel sk[5];
-	kern_info ki[5];
+	sim_kernel sk[10];
+	kern_info ki[10];
 	sim_segment seg;
-	sim_kstat ks[5];
+	sim_kstat ks[10];
 	double seg_s[1];
 	sim_stats st;
 	memset(kr, 0, sizeof *kr);
 	memset(&st, 0, sizeof st);
 	memset(ks, 0, sizeof ks);
-	int n = kern_lower_op(a, op, FUSE_COMPILER, attn_naive, sk, ki, 5, err, errlen);
-	if (n < 0)
-		return -1;
+	int n;
+	if (op->kind == OP_ATTN && op->backward) {
+		/* a training step's attention: the forward, then its backward */
+		wl_op fwd = *op;
+		fwd.backward = 0;
+		n = kern_lower_op(a, &fwd, FUSE_COMPILER, attn_naive, sk, ki, 5, err, errlen);
+		if (n < 0)
+			return -1;
+		int nb = kern_lower_op(a, op, FUSE_COMPILER, attn_naive, sk + n, ki + n, 10 - n, err, errlen);
+		if (nb < 0)
+			return -1;
+		n += nb;
+	} else {
+		n = kern_lower_op(a, op, FUSE_COMPILER, attn_naive, sk, ki, 5, err, errlen);
+		if (n < 0)
+			return -1;
+	}
 	sim_program p;
 	memset(&p, 0, sizeof p);
 	kern_chip(a, &p);

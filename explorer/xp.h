@@ -60,9 +60,9 @@ typedef struct {
 	double peak_flops, peak_bw;
 	int bound;
 	int nkernels;
-	char tiling[5][96];
-	char names[5][40];
-	double ktime[5];
+	char tiling[10][96];
+	char names[10][40];
+	double ktime[10];
 	long events;
 } xp_kernel_result;
 

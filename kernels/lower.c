@@ -116,7 +116,12 @@ static void lower_flash(const arch_t *a, const wl_op *op, sim_kernel *sk, kern_i
 	double mac_cyc = pass * 2.0 * kern_tile_mac_cycles(a, op->dtype, rows, hd, (long)ceil(kv_per_tile)) ;
 	/* QK^T and PV are each rows x kv x hd; kern_tile_mac_cycles(rows, hd, kv)
 	 * is one of them (padding to the MMA shape included) */
-	double vec = pass * rows * kv_per_tile * 5.0 / a->core.vector_flops_per_clk;
+	/* the online softmax: scale, max, subtract, sum per score on the vector
+	 * unit, and one exp per score on the special-function unit where the
+	 * chip has one (the backward recomputes P: one more exp) */
+	double scores = rows * kv_per_tile;
+	double sfu = a->core.sfu_ops_per_clk > 0 ? a->core.sfu_ops_per_clk : a->core.vector_flops_per_clk;
+	double vec = pass * scores * 4.0 / a->core.vector_flops_per_clk + scores / sfu;
 	double kv_load = kv_per_tile * hd * 2.0 * eb;              /* K and V blocks */
 	double q_load = (double)rows * hd * eb * (op->backward ? 3 : 1);  /* Q (+O, dO) */
 	double out = (double)rows * hd * eb * (op->backward ? 1 : 1);
