@@ -99,7 +99,13 @@ static void traffic(const arch_t *a, long m, long n, long k, long batch, double 
 		double per_a = tr->a_B / batch, per_b = tr->b_B / batch;
 		double W = fmin((double)tm * tn, fmax(1.0, (double)a->core.count * t->bpc / t->split_k));
 		double best = INFINITY;
-		for (long wr = 1; wr <= tm; wr = wr < 8 ? wr + 1 : wr * 2) {
+		/* the block that minimizes wr*bm*A/m + wc*bn*B/n with wr*wc = W has
+		 * wr = sqrt(W * (bn*B/n) / (bm*A/m)); try its neighbours and the ends */
+		double ca = (double)t->bm / m * per_a, cb = (double)t->bn / n * per_b;
+		double wr_opt = ca > 0 ? sqrt(W * cb / ca) : 1;
+		long cand[4] = {1, (long)floor(wr_opt), (long)ceil(wr_opt), tm};
+		for (int ci = 0; ci < 4; ci++) {
+			long wr = cand[ci] < 1 ? 1 : cand[ci] > tm ? tm : cand[ci];
 			long wc = (long)fmin((double)tn, ceil(W / wr));
 			double slices = ((double)wr * t->bm + (double)wc * t->bn) * t->bk * t->stages * eb;
 			if (slices > l2)
@@ -160,7 +166,10 @@ int kern_gemm_search(const arch_t *a, long m, long n, long k, long batch, int dt
                      double sram_limit_B, kern_tiling *out)
 {
 	static const int tens_mn[] = {16, 32, 64, 128, 256};
-	static const int tens_k[] = {32, 64, 128};
+	/* deeper buffering and deeper k-steps only cost SRAM in this model (the
+	 * streamed body hides the loads either way), so they are never faster:
+	 * the search keeps double buffering and the two shallowest k-steps */
+	static const int tens_k[] = {32, 64};
 	static const int sys_m[] = {8, 32, 128, 256, 512, 1024, 2048, 4096, 8192};
 	static const int splits[] = {1, 2, 4, 8, 16, 32};
 	double eb = arch_dtype_bytes((arch_dtype)dtype);
@@ -185,10 +194,10 @@ int kern_gemm_search(const arch_t *a, long m, long n, long k, long batch, int dt
 			if (bn > 2 * pad(n, sys ? C : a->core.mma_n) && bn > (sys ? C : a->core.mma_n))
 				continue;
 			for (int ik = 0; ik < 6; ik++) {
-				int bk = sys ? (int)(R << ik) : (ik < 3 ? tens_k[ik] : 0);
+				int bk = sys ? (int)(R << ik) : (ik < 2 ? tens_k[ik] : 0);
 				if (bk <= 0 || (!sys && bk < a->core.mma_k))
 					continue;
-				for (int st = 2; st <= (sys ? 2 : 4); st++) {
+				for (int st = 2; st <= 2; st++) {
 					for (size_t is = 0; is < sizeof splits / sizeof *splits; is++) {
 						int sk = splits[is];
 						if (sk > 1 && cdiv(k, sk) < 2L * bk)

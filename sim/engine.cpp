@@ -31,9 +31,14 @@ extern "C" int sc_main(int, char **) { return 1; }
 
 namespace {
 
+// A bandwidth server with two classes.  Streams (a tile's body, a chunk on
+// a link) queue first come, first served.  Short latency-critical requests
+// (a tile's first k-step) go ahead of the streams, as a memory controller
+// interleaves them rather than holding them behind megabytes of streaming,
+// but the bandwidth they take delays the streams by as much.
 struct Fifo {
-	double free_at = 0, bw = 0, lat = 0;
-	// Completion time of `bytes` requested at `now`.
+	double free_at = 0, free_hi = 0, bw = 0, lat = 0;
+	// Completion time of a stream of `bytes` requested at `now`.
 	double request(double now, double bytes)
 	{
 		if (bytes <= 0 || bw <= 0)
@@ -41,6 +46,16 @@ struct Fifo {
 		double start = std::max(now, free_at);
 		free_at = start + bytes / bw;
 		return free_at + lat;
+	}
+	// Completion time of a short request that goes ahead of the streams.
+	double request_first(double now, double bytes)
+	{
+		if (bytes <= 0 || bw <= 0)
+			return now;
+		double start = std::max(now, free_hi);
+		free_hi = start + bytes / bw;
+		free_at = std::max(free_at, now) + bytes / bw;
+		return free_hi + lat;
 	}
 };
 
@@ -113,8 +128,11 @@ struct Engine : sc_module {
 		mem.lat = p->mem_latency_s;
 		sram.bw = p->sram_bw_Bps;
 		sram.lat = p->sram_latency_s;
+		// two small loops: a 64 KiB coroutine stack each is plenty
 		SC_THREAD(driver);
+		set_stack_size(0x10000);
 		SC_THREAD(comm);
+		set_stack_size(0x10000);
 	}
 
 	static double now_s() { return sc_time_stamp().to_seconds(); }
@@ -268,24 +286,16 @@ struct Engine : sc_module {
 	}
 };
 
-// Tile steps: chunk 0 is one inner-loop step whose load is exposed (the
-// prologue); chunk 1 is the rest of the tile, streamed: its loads are
-// double-buffered behind its compute, so it ends when both its compute is
-// done and its last data has arrived plus one step of compute.
-static double chunk_frac(int ksteps, int nchunks, int i)
-{
-	if (nchunks == 1)
-		return 1.0;
-	double first = 1.0 / ksteps;
-	return i == 0 ? first : 1.0 - first;
-}
-
+// A tile in one event: its first inner-loop step (the prologue) is loaded
+// ahead of the streams and computed with its latency exposed; the rest of
+// the tile (the body) is requested behind it, as multi-stage TMA/cp.async
+// pipelines and DMA double-buffering do, and streams: the body ends when its
+// compute is done and its last data has arrived plus one step of compute.
 bool Slot::next_tile(double now)
 {
 	if (!e->take_tile(&tc))
 		return false;
-	int ks = std::max(1, tc->ksteps);
-	nchunks = ks == 1 ? 1 : 2;
+	nchunks = std::max(1, tc->ksteps) == 1 ? 1 : 2;
 	chunk = 0;
 	cend_prev = std::max(now, e->core_free[(size_t)core]);
 	cend = cend_prev;
@@ -296,36 +306,35 @@ bool Slot::next_tile(double now)
 void Slot::do_chunk(double now)
 {
 	int ks = std::max(1, tc->ksteps);
-	double f = chunk_frac(ks, nchunks, chunk);
-	double mb = tc->mem_bytes * f, sb = tc->sram_bytes * f;
-	double ready = std::max(e->mem.request(now, mb), e->sram.request(now, sb));
-	e->mem_bytes += mb;
-	e->sram_bytes += sb;
-	double cyc = (tc->mac_cycles + tc->vec_cycles) * f / e->p->clock_hz;
+	double first = nchunks == 1 ? 1.0 : 1.0 / ks;
 	double &cf = e->core_free[(size_t)core];
-	double prev_end = cend;
-	double cstart, busy_end;
-	if (chunk == 0) {
-		cstart = std::max(std::max(ready, cf), cend);
-		busy_end = cend = cstart + cyc;
-	} else {
-		// streamed body: compute starts after the prologue; the last of its
-		// data must arrive before its last step can compute
-		double step = cyc / std::max(1, ks - 1);
-		cstart = std::max(cf, cend);
-		busy_end = cstart + cyc;
-		cend = std::max(busy_end, ready + step);
+	double cyc = (tc->mac_cycles + tc->vec_cycles) / e->p->clock_hz;
+	double mb = tc->mem_bytes * first, sb = tc->sram_bytes * first;
+	double ready;
+	if (nchunks == 1)
+		ready = std::max(e->mem.request(now, mb), e->sram.request(now, sb));
+	else
+		ready = std::max(e->mem.request_first(now, mb), e->sram.request_first(now, sb));
+	double cstart = std::max(std::max(ready, cf), cend);
+	cend = cstart + cyc * first;
+	double busy_end = cend;
+	if (nchunks == 2) {
+		double rest = 1.0 - first;
+		double mb1 = tc->mem_bytes * rest, sb1 = tc->sram_bytes * rest;
+		double ready1 = std::max(e->mem.request(now, mb1), e->sram.request(now, sb1));
+		double step = cyc * rest / (ks - 1);
+		busy_end = cend + cyc * rest;
+		cend = std::max(busy_end, ready1 + step);
+		mb += mb1;
+		sb += sb1;
 	}
 	cf = busy_end;
-	e->busy_mac += tc->mac_cycles * f / e->p->clock_hz;
+	e->mem_bytes += mb;
+	e->sram_bytes += sb;
+	e->busy_mac += tc->mac_cycles / e->p->clock_hz;
 	e->events++;
-	if (++chunk < nchunks) {
-		// the body's loads start once the prologue's data is in
-		next_trigger(Engine::dt(std::max(ready, prev_end) - now));
-	} else {
-		state = STORE;
-		next_trigger(Engine::dt(cend - now));
-	}
+	state = STORE;
+	next_trigger(Engine::dt(cend - now));
 }
 
 void Slot::step()
@@ -337,6 +346,10 @@ void Slot::step()
 			next_trigger(kick);
 			return;
 		}
+	}
+	if (state == CHUNK) {
+		do_chunk(now);
+		return;
 	}
 	if (state == STORE) {
 		double done = e->mem.request(now, tc->store_bytes);
