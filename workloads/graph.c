@@ -447,8 +447,10 @@ static void mem_estimate(const wl_model *m, const wl_scenario *sc, int n_micro, 
 			per_layer = 2 * sbh;
 		else if (sc->recompute == RECOMP_SELECTIVE)
 			per_layer = 34 * sbh / t;
-		else
+		else if (sc->attn_impl == 1 || sc->fusion == FUSE_EAGER)
 			per_layer = sbh * (34.0 / t + 5.0 * h * S / (d * t));
+		else
+			per_layer = 34 * sbh / t;   /* flash attention stores no score matrix: the 5as/h term goes */
 		int inflight = pp < n_micro ? pp : n_micro;
 		g->mem_act = per_layer * lps * inflight;
 	} else {
