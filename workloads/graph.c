@@ -150,7 +150,7 @@ static void comm(bld *b, const char *name, int coll, double bytes, int group, in
 	op->coll = coll;
 	op->comm_bytes = bytes;
 	op->group = group;
-	op->overlap = overlap;
+	op->overlap = overlap && b->s->overlap;
 	op->scaleout = group > b->a->system.chips_per_node;
 }
 
@@ -608,7 +608,7 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 		}
 		/* gradient sync over dp, then the optimizer */
 		double p_grad = p_chip;
-		begin_seg(&b, "grad-sync", ROLE_SYNC, 1);
+		begin_seg(&b, "grad-sync", sc.overlap ? ROLE_SYNC : ROLE_STEP, 1);
 		if (sc.zero >= 3)
 			;   /* reduce-scattered layer by layer in the backward */
 		else if (sc.zero >= 2)

@@ -88,6 +88,8 @@ const cfg_key wl_run_keys[] = {
 	RI("zero", zero, 1, 0, 3, "ZeRO stage of the optimizer sharding"),
 	RE("fusion", fusion, wl_fusion_names, FUSE_COMPILER, "eager | compiler | megakernel"),
 	RE("attn_impl", attn_impl, attn_impl_names, 0, "flash | naive"),
+	{"overlap", CFG_BOOL, offsetof(wl_scenario, overlap), "", 1, 0, 1,
+	 "the framework overlaps collectives (ZeRO-3 gathers, gradient syncs) with compute", NULL, 0},
 };
 const size_t wl_run_nkeys = sizeof wl_run_keys / sizeof wl_run_keys[0];
 

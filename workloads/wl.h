@@ -81,6 +81,7 @@ typedef struct {
 	int zero;              /* 0..3 */
 	int fusion;            /* wl_fusion */
 	int attn_impl;         /* 0: flash, 1: naive (scores in HBM) */
+	int overlap;           /* the framework overlaps collectives with compute */
 } wl_scenario;
 
 extern const cfg_key wl_run_keys[];
