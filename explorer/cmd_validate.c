@@ -35,7 +35,8 @@ static const char validate_usage[] =
     "(MAPE) and the worst case.  Format and metrics: tests/validation/README.md.\n"
     "\n"
     "  --json              one JSON object on stdout\n"
-    "  --fast              a deterministic subset: at most 6 cases per category\n"
+    "  --fast              a deterministic subset: at most 10 cases per category,\n"
+    "                      evenly spaced in file order (what make test runs)\n"
     "  --split S           fit | holdout | all                           (default all)\n"
     "  --category C        gemm | attention | vector | training | inference\n"
     "  --arch A            only the cases of this arch preset\n"
@@ -62,6 +63,8 @@ static const char calibrate_usage[] =
     "                      and their comments), unless the hold-out error grows\n"
     "  --force             with --write: write even if the hold-out error grows\n"
     "  --keys K,K          fit only these keys (matrix_efficiency, efficiency, ...)\n"
+    "  --category C,C      fit only on the fit cases of these categories; the others\n"
+    "                      and the hold-out still judge the result\n"
     "  --loss rel|log      residual (pred-pub)/pub or ln(pred/pub)           (default rel)\n"
     "  --max-iter N        trust-region iterations                           (default 30)\n"
     "  --jobs N  --timeout S   as for validate\n"
@@ -344,7 +347,7 @@ int xp_cmd_validate(int argc, char **argv, const char *home)
 			sel[n++] = i;
 	}
 	if (fast)
-		n = xp_vfast_select(&set, sel, n, 6, idx);
+		n = xp_vfast_select(&set, sel, n, XP_VFAST_PER_CAT, idx);
 	else
 		memcpy(idx, sel, (size_t)n * sizeof *idx);
 	if (!n) {
@@ -428,7 +431,7 @@ int xp_cmd_calibrate(int argc, char **argv, const char *home)
 	}
 	char file[1024] = "", arch[64] = "", date[32] = "", err[ARCH_ERR_MAX];
 	int json = 0, write = 0, force = 0, jobs = default_jobs(), max_iter = 30, loss_log = 0, verbose = 0;
-	unsigned mask = 0;
+	unsigned mask = 0, cat_mask = 0;
 	double timeout = 300;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -441,6 +444,7 @@ int xp_cmd_calibrate(int argc, char **argv, const char *home)
 		else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
 			verbose = 1;
 		else if (!strcmp(a, "--arch") || !strcmp(a, "--keys") || !strcmp(a, "--loss") || !strcmp(a, "--jobs") ||
+		         !strcmp(a, "--category") ||
 		         !strcmp(a, "--max-iter") || !strcmp(a, "--timeout") || !strcmp(a, "--date")) {
 			if (need_value(i, argc, argv))
 				return EXIT_BAD;
@@ -450,6 +454,21 @@ int xp_cmd_calibrate(int argc, char **argv, const char *home)
 			else if (!strcmp(a, "--keys")) {
 				if (parse_keys(v, &mask))
 					return EXIT_BAD;
+			} else if (!strcmp(a, "--category")) {
+				char buf[256];
+				snprintf(buf, sizeof buf, "%s", v);
+				for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
+					int c = -1;
+					for (int k = 0; xp_vcat_names[k]; k++)
+						if (!strcmp(t, xp_vcat_names[k]))
+							c = k;
+					if (c < 0) {
+						fprintf(stderr, "codesim: --category %s: expected gemm, attention, vector, training or "
+						        "inference\n", t);
+						return EXIT_BAD;
+					}
+					cat_mask |= 1u << c;
+				}
 			} else if (!strcmp(a, "--loss")) {
 				if (strcmp(v, "rel") && strcmp(v, "log")) {
 					fprintf(stderr, "codesim: --loss %s: expected rel or log\n", v);
@@ -516,6 +535,7 @@ int xp_cmd_calibrate(int argc, char **argv, const char *home)
 	co.loss_log = loss_log;
 	co.max_iter = max_iter;
 	co.keys_mask = mask;
+	co.cat_mask = cat_mask;
 	co.verbose = verbose;
 	co.log = stderr;
 	xp_calresult cr;
@@ -531,15 +551,31 @@ int xp_cmd_calibrate(int argc, char **argv, const char *home)
 		if (cr.fit_per_cat[c])
 			u += (size_t)snprintf(cats + u, sizeof cats - u, "%s%s %d", u ? ", " : "", xp_vcat_names[c],
 			                      cr.fit_per_cat[c]);
-	snprintf(note, sizeof note, "calibrated %s by codesim calibrate on the %d fit cases of %s in %s (%s), "
-	         "rms relative residual %.1f%% -> %.1f%%, hold-out MAPE %.1f%% -> %.1f%% (n=%d)", date, cr.nfit, arch,
-	         short_path(home, file), cats, cr.fit_rms_before, cr.fit_rms_after, cr.hold_mape_before,
-	         cr.hold_mape_after, cr.nhold - cr.nhold_failed);
+	char hold[96];
+	if (cr.nhold > cr.nhold_failed)
+		snprintf(hold, sizeof hold, "hold-out MAPE %.1f%% -> %.1f%% (n=%d)", cr.hold_mape_before, cr.hold_mape_after,
+		         cr.nhold - cr.nhold_failed);
+	else
+		snprintf(hold, sizeof hold, "no hold-out case");
+	snprintf(note, sizeof note, "calibrated %s by codesim calibrate on the %d fit case%s of %s in %s (%s), "
+	         "rms relative residual %.1f%% -> %.1f%%, %s", date, cr.nfit, cr.nfit == 1 ? "" : "s", arch,
+	         short_path(home, file), cats, cr.fit_rms_before, cr.fit_rms_after, hold);
 	int hold_worse = cr.nhold > cr.nhold_failed && cr.hold_mape_after > cr.hold_mape_before;
+	int pinned = 0;
+	for (int i = 0; i < cr.np; i++)
+		pinned += cr.at_bound[i];
 	int written = 0;
 	const char *why_not = write ? "" : "not asked (--write)";
 	if (write && hold_worse && !force)
 		why_not = "the hold-out error grew (--force writes anyway)";
+	else if (write && cr.nhold <= cr.nhold_failed && !force)
+		why_not = "no hold-out case of this chip judges the fit (--force writes anyway)";
+	else if (write && cr.worse_cat >= 0 && !force)
+		why_not = "the fit makes a category worse (see the table): it trades one kind of measurement for "
+		          "another instead of fixing a physical constant (--keys, or --force writes anyway)";
+	else if (write && pinned && !force)
+		why_not = "a parameter stopped at a bound of its physical range: the cases ask for a mechanism the "
+		          "model lacks, not for a constant (--keys leaves it out; --force writes anyway)";
 	else if (write) {
 		if (xp_cal_write_preset(preset, &cr, note, err, sizeof err)) {
 			fprintf(stderr, "codesim: %s\n", err);
@@ -565,7 +601,7 @@ int xp_cmd_calibrate(int argc, char **argv, const char *home)
 			json_num(stdout, cr.sigma[i]);
 			printf(",\"sensitivity\":");
 			json_num(stdout, cr.sens[cr.which[i]]);
-			printf("}");
+			printf(",\"at_bound\":%s}", cr.at_bound[i] ? "true" : "false");
 		}
 		printf("],\"fit_rms_pct\":[");
 		json_num(stdout, cr.fit_rms_before);
@@ -579,6 +615,17 @@ int xp_cmd_calibrate(int argc, char **argv, const char *home)
 		json_num(stdout, cr.hold_mape_before);
 		printf(",");
 		json_num(stdout, cr.hold_mape_after);
+		printf("],\"categories\":[");
+		for (int c = 0, first = 1; c < VCAT_COUNT; c++)
+			if (cr.cat_n[c]) {
+				printf("%s{\"category\":\"%s\",\"cases\":%d,\"mape_before_pct\":", first ? "" : ",",
+				       xp_vcat_names[c], cr.cat_n[c]);
+				json_num(stdout, cr.cat_mape_before[c]);
+				printf(",\"mape_after_pct\":");
+				json_num(stdout, cr.cat_mape_after[c]);
+				printf("}");
+				first = 0;
+			}
 		printf("],\"iterations\":%d,\"evaluations\":%d,\"written\":%s,\"preset\":", cr.iterations,
 		       cr.evaluations, written ? "true" : "false");
 		res_json_str(stdout, short_path(home, preset));
@@ -592,11 +639,14 @@ int xp_cmd_calibrate(int argc, char **argv, const char *home)
 		if (cr.nhold_failed)
 			printf(" (%d without a prediction)", cr.nhold_failed);
 		printf("\n\n%-28s %9s %9s %11s %12s\n", "parameter", "preset", "fitted", "+-1 sigma", "sensitivity");
-		for (int i = 0; i < cr.np; i++)
-			printf("%-28s %9.4g %9.4g %11.2g %12.3g\n", xp_calparams[cr.which[i]].key, cr.start[i], cr.fitted[i],
-			       cr.sigma[i], cr.sens[cr.which[i]]);
+		for (int i = 0; i < cr.np; i++) {
+			char sig[32];
+			snprintf(sig, sizeof sig, isfinite(cr.sigma[i]) ? "%.2g" : "n/a", cr.sigma[i]);
+			printf("%-28s %9.4g %9.4g %11s %12.3g%s\n", xp_calparams[cr.which[i]].key, cr.start[i], cr.fitted[i], sig,
+			       cr.sens[cr.which[i]], cr.at_bound[i] ? "  AT BOUND" : "");
+		}
 		for (int j = 0; j < XP_CAL_MAXP; j++) {
-			const char *why = cr.fate[j] == CAL_INSENSITIVE      ? "no fit case moves by 0.01% for one step"
+			const char *why = cr.fate[j] == CAL_INSENSITIVE      ? "no fit case moves by 0.1% for one step"
 			                  : cr.fate[j] == CAL_TOO_FEW_CASES  ? "fewer fit cases than parameters; it moves them least"
 			                  : cr.fate[j] == CAL_OUT_OF_BOUNDS  ? "the preset value lies outside the fit bounds"
 			                  : NULL;
@@ -604,10 +654,21 @@ int xp_cmd_calibrate(int argc, char **argv, const char *home)
 				printf("%-28s %9.4g  not fitted: %s\n", xp_calparams[j].key,
 				       arch_cfg_get(arch_cfg_find(arch_keys, arch_nkeys, xp_calparams[j].key), &a), why);
 		}
+		printf("(fit bounds: efficiencies [0.2, 1], launch overhead [0, 10] us; sensitivity: the largest change "
+		       "of a relative error for one step)\n");
 		printf("\nfit cases      rms residual %6.1f%% -> %6.1f%%    MAPE %6.1f%% -> %6.1f%%\n", cr.fit_rms_before,
 		       cr.fit_rms_after, cr.fit_mape_before, cr.fit_mape_after);
-		printf("hold-out cases                                 MAPE %6.1f%% -> %6.1f%%\n", cr.hold_mape_before,
-		       cr.hold_mape_after);
+		if (cr.nhold > cr.nhold_failed)
+			printf("hold-out cases                                 MAPE %6.1f%% -> %6.1f%%\n", cr.hold_mape_before,
+			       cr.hold_mape_after);
+		else
+			printf("hold-out cases                                 none with a prediction\n");
+		printf("\n%-10s %6s %9s %9s   (MAPE over the fit and hold-out cases of %s)\n", "category", "cases",
+		       "before", "after", arch);
+		for (int c = 0; c < VCAT_COUNT; c++)
+			if (cr.cat_n[c])
+				printf("%-10s %6d %8.1f%% %8.1f%%%s\n", xp_vcat_names[c], cr.cat_n[c], cr.cat_mape_before[c],
+				       cr.cat_mape_after[c], c == cr.worse_cat ? "  WORSE" : "");
 		printf("%s\n", cr.status_text);
 		if (written)
 			printf("written to %s\n", short_path(home, preset));

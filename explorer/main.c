@@ -6,6 +6,7 @@
  * nothing else); errors and progress go to stderr.
  */
 #include "xp.h"
+#include "valid.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -112,18 +113,6 @@ static int need_value(int i, int argc, char **argv)
 		fprintf(stderr, "codesim: %s needs a value\n", argv[i]);
 		return -1;
 	}
-	return 0;
-}
-
-static int parse_long(const char *flag, const char *v, long lo, long hi, long *out)
-{
-	char *end;
-	double d = strtod(v, &end);
-	if (end == v || *end || d != (long)d || d < lo || d > hi) {
-		fprintf(stderr, "codesim: %s %s: expected an integer in [%ld, %ld]\n", flag, v, lo, hi);
-		return -1;
-	}
-	*out = (long)d;
 	return 0;
 }
 
@@ -266,178 +255,28 @@ static int cmd_kernel(int argc, char **argv, const char *home)
 		fputs(kernel_usage, stdout);
 		return 0;
 	}
-	char err[ARCH_ERR_MAX], archname[256] = "", opname[32] = "", impl[16] = "flash";
-	long m = 0, n = 0, k = 0, batch = 1, heads = 0, kvh = 0, seq = 0, kvseq = 0, hd = 0, chips = 0;
-	double bytes = 0;
-	int causal = 0, backward = 0, json = 0, dtype = DT_BF16;
-	char sets[XP_MAX_SETS][160];
-	int nsets = 0;
-	static const struct {
-		const char *flag;
-		long *dst;
-		long lo, hi;
-	} nums[] = {{"--m", NULL, 1, 1L << 40}, {"--n", NULL, 1, 1L << 40}, {"--k", NULL, 1, 1L << 40},
-	            {"--batch", NULL, 1, 1L << 30}, {"--heads", NULL, 1, 1L << 20}, {"--kv-heads", NULL, 1, 1L << 20},
-	            {"--seq", NULL, 1, 1L << 30}, {"--kv-seq", NULL, 1, 1L << 30}, {"--head-dim", NULL, 1, 1L << 16},
-	            {"--chips", NULL, 1, 1L << 24}};
-	long *dst[] = {&m, &n, &k, &batch, &heads, &kvh, &seq, &kvseq, &hd, &chips};
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		int done = 0;
-		for (size_t f = 0; f < sizeof nums / sizeof *nums; f++)
-			if (!strcmp(a, nums[f].flag)) {
-				if (need_value(i, argc, argv) || parse_long(a, argv[i + 1], nums[f].lo, nums[f].hi, dst[f]))
-					return EXIT_BAD;
-				i++;
-				done = 1;
-				break;
-			}
-		if (done)
-			continue;
-		if (!strcmp(a, "--arch") || !strcmp(a, "--op") || !strcmp(a, "--impl") || !strcmp(a, "--dtype") ||
-		    !strcmp(a, "--bytes") || !strcmp(a, "-s")) {
-			if (need_value(i, argc, argv))
-				return EXIT_BAD;
-			const char *v = argv[++i];
-			if (!strcmp(a, "--arch"))
-				snprintf(archname, sizeof archname, "%s", v);
-			else if (!strcmp(a, "--op"))
-				snprintf(opname, sizeof opname, "%s", v);
-			else if (!strcmp(a, "--impl")) {
-				if (strcmp(v, "naive") && strcmp(v, "flash")) {
-					fprintf(stderr, "codesim: --impl %s: expected naive or flash\n", v);
-					return EXIT_BAD;
-				}
-				snprintf(impl, sizeof impl, "%s", v);
-			} else if (!strcmp(a, "--dtype")) {
-				dtype = -1;
-				for (int d = 0; arch_dtype_names[d]; d++)
-					if (!strcmp(v, arch_dtype_names[d]))
-						dtype = d;
-				if (dtype < 0) {
-					fprintf(stderr, "codesim: --dtype %s: expected bf16, fp16, fp8 or int8\n", v);
-					return EXIT_BAD;
-				}
-			} else if (!strcmp(a, "--bytes")) {
-				char *end;
-				bytes = strtod(v, &end);
-				if (end == v || *end || bytes <= 0 || bytes > 1e15) {
-					fprintf(stderr, "codesim: --bytes %s: expected a positive number up to 1e15\n", v);
-					return EXIT_BAD;
-				}
-			} else {
-				if (strncmp(v, "arch.", 5) || !strchr(v, '=') || nsets >= XP_MAX_SETS ||
-				    strlen(v) >= sizeof sets[0]) {
-					fprintf(stderr, "codesim: kernel -s %s: expected arch.KEY=V\n", v);
-					return EXIT_BAD;
-				}
-				snprintf(sets[nsets++], sizeof sets[0], "%s", v);
-			}
-			continue;
-		}
-		if (!strcmp(a, "--causal")) {
-			causal = 1;
-			continue;
-		}
-		if (!strcmp(a, "--backward")) {
-			backward = 1;
-			continue;
-		}
-		if (!strcmp(a, "--json")) {
+	/* one parser and one operator builder, shared with codesim validate */
+	char err[ARCH_ERR_MAX];
+	int json = 0;
+	xp_kspec ks;
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--json"))
 			json = 1;
-			continue;
-		}
-		fprintf(stderr, "codesim: kernel: unknown option '%s' (see codesim kernel --help)\n", a);
-		return EXIT_BAD;
-	}
-	if (!archname[0] || !opname[0]) {
-		fprintf(stderr, "codesim: kernel needs --arch and --op (see codesim kernel --help)\n");
+	if (xp_kspec_parse(argc, argv, 1, &ks, err, sizeof err)) {
+		fprintf(stderr, "codesim: %s (see codesim kernel --help)\n", err);
 		return EXIT_BAD;
 	}
 	arch_t a;
-	if (arch_load(&a, home, archname, err, sizeof err)) {
+	kernel_job job;
+	memset(&job, 0, sizeof job);
+	if (xp_kspec_build(home, &ks, NULL, 0, &a, &job.op, &job.naive, err, sizeof err)) {
 		fprintf(stderr, "codesim: %s\n", err);
 		return EXIT_BAD;
 	}
-	for (int i = 0; i < nsets; i++)
-		if (arch_override(&a, sets[i] + 5, err, sizeof err) || arch_validate(&a, err, sizeof err)) {
-			fprintf(stderr, "codesim: %s\n", err);
-			return EXIT_BAD;
-		}
-	if (arch_macs_per_clk(&a, (arch_dtype)dtype) <= 0) {
-		fprintf(stderr, "codesim: %s has no %s matrix unit\n", a.name, arch_dtype_names[dtype]);
-		return EXIT_BAD;
-	}
-	kernel_job job;
-	memset(&job, 0, sizeof job);
 	job.a = &a;
 	job.home = home;
-	wl_op *op = &job.op;
-	op->dtype = dtype;
-	double eb = arch_dtype_bytes((arch_dtype)dtype);
-	snprintf(op->name, sizeof op->name, "%s", opname);
-	if (!strcmp(opname, "gemm")) {
-		if (!m || !n || !k) {
-			fprintf(stderr, "codesim: --op gemm needs --m, --n and --k\n");
-			return EXIT_BAD;
-		}
-		op->kind = OP_GEMM, op->cls = CLS_GEMM;
-		op->m = m, op->n = n, op->k = k, op->batch = batch, op->b_is_weight = 1;
-		op->flops = 2.0 * m * n * k * batch;
-	} else if (!strcmp(opname, "attention")) {
-		if (!heads || !seq || !hd) {
-			fprintf(stderr, "codesim: --op attention needs --heads, --seq and --head-dim\n");
-			return EXIT_BAD;
-		}
-		if (!kvh)
-			kvh = heads;
-		if (heads % kvh) {
-			fprintf(stderr, "codesim: --kv-heads %ld does not divide --heads %ld\n", kvh, heads);
-			return EXIT_BAD;
-		}
-		if (!kvseq)
-			kvseq = seq;
-		if (kvseq < seq) {
-			fprintf(stderr, "codesim: --kv-seq %ld is shorter than --seq %ld\n", kvseq, seq);
-			return EXIT_BAD;
-		}
-		op->kind = OP_ATTN, op->cls = CLS_ATTN;
-		op->batch = batch, op->heads = (int)heads, op->kv_heads = (int)kvh, op->head_dim = (int)hd;
-		op->q_len = seq, op->kv_len = kvseq, op->causal = causal, op->backward = backward;
-		double pairs = (double)seq * kvseq;
-		if (causal && seq > 1)
-			pairs = (double)seq * (kvseq - seq) + (double)seq * (seq + 1) / 2.0;
-		double fwd = 4.0 * batch * heads * pairs * hd;
-		op->flops = backward ? 3.5 * fwd : fwd;
-		job.naive = !strcmp(impl, "naive");
-	} else if (!strcmp(opname, "norm") || !strcmp(opname, "softmax") || !strcmp(opname, "elementwise")) {
-		if (!m || !n) {
-			fprintf(stderr, "codesim: --op %s needs --m and --n\n", opname);
-			return EXIT_BAD;
-		}
-		op->kind = opname[0] == 'n' ? OP_NORM : opname[0] == 's' ? OP_SOFTMAX : OP_ELEM;
-		op->cls = op->kind == OP_NORM ? CLS_NORM : op->kind == OP_ELEM ? CLS_ELEM : CLS_OTHER;
-		op->elems = (double)m * n;
-		op->bytes_in = op->elems * eb;
-		op->bytes_out = op->elems * eb;
-		op->vflops = op->elems * (op->kind == OP_ELEM ? 1 : 5);
-		op->flops = op->vflops;
-	} else if (!strcmp(opname, "allreduce") || !strcmp(opname, "allgather") ||
-	           !strcmp(opname, "reducescatter") || !strcmp(opname, "alltoall")) {
-		if (bytes <= 0 || chips < 2) {
-			fprintf(stderr, "codesim: --op %s needs --bytes and --chips >= 2\n", opname);
-			return EXIT_BAD;
-		}
-		op->kind = OP_COMM, op->cls = CLS_COMM;
-		op->coll = opname[3] == 'r' ? COLL_ALLREDUCE : opname[3] == 'g' ? COLL_ALLGATHER
-		           : opname[0] == 'r' ? COLL_REDUCESCATTER : COLL_ALLTOALL;
-		op->comm_bytes = bytes;
-		op->group = (int)chips;
-	} else {
-		fprintf(stderr, "codesim: --op %s: expected gemm, attention, norm, softmax, elementwise, allreduce, "
-		                "allgather, reducescatter or alltoall\n", opname);
-		return EXIT_BAD;
-	}
+	const char *opname = ks.op;
+	int dtype = ks.dtype;
 	xp_kernel_result kr;
 	if (xp_fork_call(kernel_fn, &job, &kr, sizeof kr, 0, NULL, err, sizeof err)) {
 		if (strstr(err, "no ") && strstr(err, "tiling")) {

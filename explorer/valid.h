@@ -19,6 +19,7 @@
 #define XP_VARGS_MAX 2048
 #define XP_VSRC_MAX 160
 #define XP_VOV_MAX 16
+#define XP_VFAST_PER_CAT 10           /* --fast: cases per category */
 
 typedef enum { VSPLIT_FIT, VSPLIT_HOLDOUT, VSPLIT_ALL } xp_vsplit;
 extern const char *const xp_vsplit_names[];      /* "fit","holdout","all",NULL */
@@ -198,6 +199,7 @@ typedef struct {
 	int np;
 	int which[XP_CAL_MAXP];       /* indices into xp_calparams */
 	double start[XP_CAL_MAXP], fitted[XP_CAL_MAXP], sigma[XP_CAL_MAXP];
+	int at_bound[XP_CAL_MAXP];    /* the fit stopped within 0.5% of the range at a bound */
 	/* indexed like xp_calparams: the largest change of a residual one
 	 * finite-difference step makes at the start; tested: it was tried */
 	double sens[XP_CAL_MAXP];
@@ -207,6 +209,10 @@ typedef struct {
 	int nfit_failed, nhold_failed;
 	double fit_rms_before, fit_rms_after, fit_mape_before, fit_mape_after;
 	double hold_mape_before, hold_mape_after;
+	/* per category, over the fit and hold-out cases of the arch together */
+	double cat_mape_before[VCAT_COUNT], cat_mape_after[VCAT_COUNT];
+	int cat_n[VCAT_COUNT];
+	int worse_cat;                /* a category whose MAPE grew by > 0.5 points, -1 none */
 	int iterations, evaluations, status;
 	char status_text[128];
 } xp_calresult;
@@ -217,6 +223,7 @@ typedef struct {
 	int loss_log;                 /* residual ln(pred/pub) instead of (pred-pub)/pub */
 	int max_iter;
 	unsigned keys_mask;           /* bit i: xp_calparams[i] may be fitted; 0: all */
+	unsigned cat_mask;            /* bit c: the fit uses category c; 0: all */
 	int verbose;
 	FILE *log;                    /* progress, may be NULL */
 } xp_calopts;

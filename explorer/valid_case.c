@@ -476,10 +476,6 @@ int xp_kspec_build(const char *home, const xp_kspec *ks, const char (*extra)[160
 		double fwd = 4.0 * ks->batch * ks->heads * pairs * ks->head_dim;
 		op->flops = ks->backward ? 3.5 * fwd : fwd;
 		*naive = !strcmp(ks->impl, "naive");
-		if (*naive && ks->backward) {
-			snprintf(err, errlen, "--impl naive models the forward pass only");
-			return -1;
-		}
 	} else if (!strcmp(o, "norm") || !strcmp(o, "softmax") || !strcmp(o, "elementwise")) {
 		if (!ks->m || !ks->n) {
 			snprintf(err, errlen, "--op %s needs --m and --n", o);

@@ -319,11 +319,19 @@ int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_naive, 
 				snprintf(ki[n].name, sizeof ki[n].name, "%.26s.%s", op->name, g[i].tag);
 				n++;
 				if (i == 0) {
-					/* the softmax (or its gradient) sits between the first two GEMMs */
+					/* the softmax (or its gradient) sits between the first two GEMMs;
+					 * a causal mask is one more pass over the full score matrix (the
+					 * framework computes it all, then masks), and dropout on the
+					 * probabilities another (with a one-byte mask) */
 					wl_op v = *op;
 					v.kind = OP_SOFTMAX;
 					v.vflops = scores * (op->backward ? 3 : 5);
-					lower_vector(a, &v, scores * eb * (op->backward ? 2 : 1), scores * eb, &sk[n], &ki[n]);
+					double in = scores * eb * (op->backward ? 2 : 1), out = scores * eb;
+					if (op->causal && !op->backward)
+						in += scores * eb, out += scores * eb;
+					if (op->dropout)
+						in += scores * (eb + 1), out += scores * (eb + (op->backward ? 0 : 1));
+					lower_vector(a, &v, in, out, &sk[n], &ki[n]);
 					snprintf(ki[n].name, sizeof ki[n].name, "%.26s.%s", op->name, vtag);
 					n++;
 				}

@@ -227,13 +227,17 @@ START_TEST(case_runs_what_the_cli_runs)
 	    "kernel --arch a100 --op gemm --m 2048 --n 128 --k 2048 --batch 192 --dtype fp16",
 	    "kernel --arch h100 --op attention --batch 2 --heads 16 --seq 4096 --head-dim 128 --causal --backward "
 	    "--impl flash --dtype fp16",
+	    "kernel --arch a100 --op attention --batch 4 --heads 16 --seq 2048 --head-dim 128 --backward "
+	    "--impl naive --dtype fp16",
 	};
-	static const int kmetric[] = {VM_TFLOPS, VM_TFLOPS_FA};
-	for (int i = 0; i < 2; i++) {
+	static const int kmetric[] = {VM_TFLOPS, VM_TFLOPS_FA, VM_TFLOPS_FA};
+	static const double kflops[] = {2.0 * 2048 * 128 * 2048 * 192, 4.0 * 2 * 4096 * 4096 * 16 * 128 / 2 * 3.5,
+	                                4.0 * 4 * 2048 * 2048 * 16 * 128 * 3.5};
+	for (int i = 0; i < 3; i++) {
 		memset(&c, 0, sizeof c);
 		snprintf(c.id, sizeof c.id, "k%d", i);
 		snprintf(c.args, sizeof c.args, "%s", kargs[i]);
-		snprintf(c.arch, sizeof c.arch, "%s", i ? "h100" : "a100");
+		snprintf(c.arch, sizeof c.arch, "%s", i == 1 ? "h100" : "a100");
 		c.metric = kmetric[i];
 		c.published = 100;
 		xp_vcase_eval(&o, &c, &r);
@@ -243,16 +247,16 @@ START_TEST(case_runs_what_the_cli_runs)
 		ck_assert_int_eq(t_cli(cmd, out, sizeof out, errout, sizeof errout), 0);
 		double t = json_time(out);
 		if (i) {
-			/* codesim kernel --backward times the backward pass alone; the
-			 * measured fwd+bwd adds the forward pass */
-			snprintf(cmd, sizeof cmd, "%.*s --impl flash --dtype fp16 --json",
-			         (int)(strstr(kargs[i], " --backward") - kargs[i]), kargs[i]);
+			/* fwd+bwd takes longer than the forward pass alone, by about 2.5x
+			 * its FLOPs */
+			snprintf(cmd, sizeof cmd, "%.*s --impl %s --dtype fp16 --json",
+			         (int)(strstr(kargs[i], " --backward") - kargs[i]), kargs[i], i == 2 ? "naive" : "flash");
 			ck_assert_int_eq(t_cli(cmd, out, sizeof out, errout, sizeof errout), 0);
-			t += json_time(out);
+			double tf = json_time(out);
+			ck_assert_msg(t > 2.5 * tf && t < 8 * tf, "fwd+bwd %g s vs fwd %g s", t, tf);
 		}
 		REL_EQ(r.time_s, t, 1e-6);
-		double f = i ? xp_flops_fa(2, 4096, 4096, 16, 128, 1, 1) : xp_flops_gemm(2048, 128, 2048, 192);
-		REL_EQ(r.predicted, f / t / 1e12, 1e-6);
+		REL_EQ(r.predicted, kflops[i] / t / 1e12, 1e-6);
 		REL_EQ(r.err_pct, 100 * (r.predicted - 100) / 100, 1e-9);
 	}
 	/* a run case: TTFT is the CLI's time_s */
@@ -337,7 +341,7 @@ START_TEST(fast_validation_within_thresholds)
 	xp_vres *res = calloc((size_t)set.n, sizeof *res);
 	for (int i = 0; i < set.n; i++)
 		all[i] = i;
-	int n = xp_vfast_select(&set, all, set.n, 6, idx);
+	int n = xp_vfast_select(&set, all, set.n, XP_VFAST_PER_CAT, idx);
 	ck_assert_int_ge(n, VCAT_COUNT * 3);
 	xp_vopts o = opts(2);
 	ck_assert_msg(xp_vrun(&o, &set, idx, n, res, err, sizeof err) == 0, "%s", err);
@@ -439,6 +443,10 @@ START_TEST(calibrate_recovers_known_efficiency)
 	ck_assert(cr.fit_rms_after < cr.fit_rms_before);
 	ck_assert_msg(cr.hold_mape_after < 1.0, "hold-out MAPE after the fit %g%%", cr.hold_mape_after);
 	ck_assert(cr.hold_mape_after < cr.hold_mape_before);
+	ck_assert_int_eq(cr.worse_cat, -1);
+	ck_assert(!cr.at_bound[0]);
+	ck_assert_int_eq(cr.cat_n[VCAT_GEMM], 3);
+	ck_assert(cr.cat_mape_after[VCAT_GEMM] < cr.cat_mape_before[VCAT_GEMM]);
 	xp_vset_free(&set);
 	unlink(path);
 }

@@ -129,6 +129,11 @@ static void attention(bld *b, const char *name, long batch, long q, long kv, int
                       int kv_heads, int hd, int causal, int backward)
 {
 	wl_op *op = add_op(b, OP_ATTN, CLS_ATTN, name);
+	/* 8-bit serving quantizes the GEMMs; attention (QK, softmax, PV) and its
+	 * KV cache stay in 16 bits, as TensorRT-LLM and vLLM run it by default */
+	if (op->dtype == DT_FP8 || op->dtype == DT_INT8)
+		op->dtype = arch_macs_per_clk(b->a, DT_BF16) > 0 ? DT_BF16 : DT_FP16;
+	op->dropout = b->m->dropout && b->s->phase == PH_TRAIN;
 	op->batch = batch, op->q_len = q, op->kv_len = kv;
 	op->heads = heads, op->kv_heads = kv_heads, op->head_dim = hd;
 	op->causal = causal, op->backward = backward;
@@ -138,8 +143,9 @@ static void attention(bld *b, const char *name, long batch, long q, long kv, int
 		pairs = (double)q * (kv - q) + (double)q * (q + 1) / 2.0;
 	double fwd = 4.0 * batch * heads * pairs * hd;
 	op->flops = backward ? 2.5 * fwd : fwd;
-	op->bytes_in = (double)batch * (q * heads + 2.0 * kv * kv_heads) * hd * b->eb;
-	op->bytes_out = (double)batch * q * heads * hd * b->eb;
+	double eb = arch_dtype_bytes((arch_dtype)op->dtype);
+	op->bytes_in = (double)batch * (q * heads + 2.0 * kv * kv_heads) * hd * eb;
+	op->bytes_out = (double)batch * q * heads * hd * eb;
 }
 
 static void comm(bld *b, const char *name, int coll, double bytes, int group, int overlap)
@@ -268,7 +274,7 @@ static void layer_fwd(bld *b, long mb, long q, long kv, int moe, double train_to
 		gemm(b, "o-proj", T, (long)d, (long)h * vd, 1, 1);
 	} else {
 		gemm(b, "qkv-proj", T, (long)(h + 2 * kvh) * hd, (long)d, 1, 1);
-		if (m->kind == MODEL_DECODER)
+		if (m->kind == MODEL_DECODER && !m->learned_pos_embeddings)
 			vec(b, OP_ELEM, CLS_ELEM, "rotary", (double)T * (h + kvh) * hd, (double)T * (h + kvh) * hd, 0,
 			    (double)T * (h + kvh) * hd, 6);
 		attention(b, "attention", mb, q, kv, h, kvh, hd, causal, 0);
@@ -398,6 +404,8 @@ static double layer_params_chip(const wl_model *m, int moe, int t, int ep)
 
 static double kv_bytes_per_token_layer(const wl_model *m, int t, double eb)
 {
+	if (eb < 2)
+		eb = 2;   /* the KV cache stays 16-bit under 8-bit GEMMs (see attention()) */
 	if (m->attention == ATTN_MLA)
 		return (m->kv_lora_rank + m->rope_head_dim) * eb;   /* compressed cache, not sharded */
 	int kvh = kv_heads_of(m) / t > 0 ? kv_heads_of(m) / t : 1;

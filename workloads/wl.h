@@ -120,6 +120,7 @@ typedef struct {
 	/* attention: per chip shard */
 	long q_len, kv_len;
 	int heads, kv_heads, head_dim, causal, backward;
+	int dropout;          /* attention: dropout on the probabilities (training) */
 	/* element-wise, norm, softmax, embed, optim, route: bytes and work */
 	double elems;         /* elements processed */
 	double bytes_in, bytes_out;   /* unfused memory traffic */
