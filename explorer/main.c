@@ -7,11 +7,13 @@
  */
 #include "xp.h"
 #include "valid.h"
+#include "../results/store.h"
 
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define EXIT_BAD 1
 #define EXIT_INTERNAL 2
@@ -70,6 +72,7 @@ static const char run_usage[] =
     "  -s KEY=V            override any declared key: arch.memory.bandwidth_GBps=6700,\n"
     "                      model.d_model=5120, run.attn_impl=naive (codesim list keys)\n"
     "  --json              one JSON object on stdout (DESIGN 6 fields), nothing else\n"
+    "  --db FILE           also store the point in SQLite (a sweep named \"run\"; codesim query)\n"
     "  -v, --verbose       also print every kernel with its time, bound and tiling\n"
     "\n"
     "time_s is the step (train), TTFT (prefill), one token step for the batch (decode),\n"
@@ -198,6 +201,50 @@ int xp_parse_point(int argc, char **argv, int first, xp_spec *spec, int *json, i
 
 /* ---- run ------------------------------------------------------------------ */
 
+static int run_extra(int i, int argc, char **argv, void *ctx)
+{
+	if (strcmp(argv[i], "--db"))
+		return 0;
+	if (need_value(i, argc, argv))
+		return -1;
+	snprintf(ctx, 1024, "%s", argv[i + 1]);
+	return 2;
+}
+
+/* `codesim run --db FILE`: the point is a sweep of one, named "run" */
+static int store_run(const char *path, const xp_point *pt, const res_t *r, double wall_s)
+{
+	char err[ARCH_ERR_MAX], hash[17];
+	res_db *db = NULL;
+	size_t need = xp_point_text(pt, NULL, 0) + 1;
+	char *cfg = malloc(need);
+	int rc = -1;
+	if (!cfg) {
+		fprintf(stderr, "codesim: out of memory\n");
+		return -1;
+	}
+	xp_point_text(pt, cfg, need);
+	if (res_db_open(path, &db, err, sizeof err))
+		goto fail;
+	long long sid = res_db_sweep(db, "run", "codesim run", err, sizeof err);
+	static const char *const keys[] = {"arch", "model", "run.phase"};
+	const char *vals[] = {pt->arch.name, pt->model.name, wl_phase_names[pt->sc.phase]};
+	if (sid < 0 || res_db_sweep_axes(db, sid, 3, keys, err, sizeof err))
+		goto fail;
+	res_db_hash_hex(cfg, strlen(cfg), hash);
+	if (res_db_put(db, sid, hash, cfg, r->feasible ? "ok" : "infeasible", r->reason, wall_s, 3, keys, vals, r, err,
+	               sizeof err))
+		goto fail;
+	rc = 0;
+	goto out;
+fail:
+	fprintf(stderr, "codesim: --db %s: %s\n", path, err);
+out:
+	res_db_close(db);
+	free(cfg);
+	return rc;
+}
+
 static int cmd_run(int argc, char **argv, const char *home)
 {
 	if (want_help(argc, argv)) {
@@ -207,10 +254,10 @@ static int cmd_run(int argc, char **argv, const char *home)
 	xp_spec spec;
 	xp_point pt;
 	res_t *r = NULL;
-	char err[ARCH_ERR_MAX];
+	char err[ARCH_ERR_MAX], db[1024] = "";
 	int json = 0, verbose = 0;
 	xp_spec_init(&spec);
-	if (xp_parse_point(argc, argv, 1, &spec, &json, &verbose, NULL, NULL))
+	if (xp_parse_point(argc, argv, 1, &spec, &json, &verbose, run_extra, db))
 		return EXIT_BAD;
 	if (xp_resolve(home, &spec, &pt, err, sizeof err)) {
 		fprintf(stderr, "codesim: %s\n", err);
@@ -221,10 +268,17 @@ static int cmd_run(int argc, char **argv, const char *home)
 		fprintf(stderr, "codesim: out of memory\n");
 		return EXIT_INTERNAL;
 	}
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (xp_evaluate_forked(&pt, 0, r, err, sizeof err)) {
 		fprintf(stderr, "codesim: internal error: %s\n", err);
 		free(r);
 		return EXIT_INTERNAL;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (db[0] && store_run(db, &pt, r, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9)) {
+		free(r);
+		return EXIT_BAD;
 	}
 	if (json)
 		res_json(stdout, r);

@@ -80,6 +80,22 @@ START_TEST(infeasible_is_a_result)
 }
 END_TEST
 
+START_TEST(run_stores_in_sqlite)
+{
+	/* run --db: the point lands in SQLite once, however often it is run */
+	remove("/tmp/codesim-cli-run.db");
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(t_cli("run --arch h100 --model llama3-8b --phase decode --batch 2 --db /tmp/codesim-cli-run.db",
+		                       out, sizeof out, err, sizeof err), 0);
+	ck_assert_int_eq(t_cli("run --arch h100 --model llama3-70b --db /tmp/codesim-cli-run.db", out, sizeof out, err,
+	                       sizeof err), 0);
+	ck_assert_int_eq(t_cli("query --db /tmp/codesim-cli-run.db --csv \"SELECT status, count(*) FROM points GROUP BY "
+	                       "status ORDER BY status\"", out, sizeof out, err, sizeof err), 0);
+	ck_assert_msg(strstr(out, "infeasible,1") && strstr(out, "ok,1"), "%s", out);
+	remove("/tmp/codesim-cli-run.db");
+}
+END_TEST
+
 START_TEST(help_texts)
 {
 	ck_assert_int_eq(t_cli("--help", out, sizeof out, err, sizeof err), 0);
@@ -102,6 +118,7 @@ Suite *suite_cli(void)
 	tcase_add_test(tc, bad_config_file);
 	tcase_add_test(tc, json_is_json_only);
 	tcase_add_test(tc, infeasible_is_a_result);
+	tcase_add_test(tc, run_stores_in_sqlite);
 	tcase_add_test(tc, help_texts);
 	suite_add_tcase(s, tc);
 	return s;
