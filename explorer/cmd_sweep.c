@@ -1,5 +1,5 @@
 /*
- * cmd_sweep.c - codesim sweep, query and merge (docs/README-sweep.md).
+ * cmd_sweep.c - codesim sweep, query and merge (README.md, "Sweeps").
  *
  * Exit codes: 0 done; 1 bad input (spec, options, SQL); 2 internal error;
  * 3 the sweep finished but some points failed or timed out (they are rows;

@@ -1,7 +1,7 @@
 /*
  * spec.c - sweep specs: read, validate, sample.
  *
- * A spec is a libconfig file (docs/README-sweep.md, explorer/sweeps/):
+ * A spec is a libconfig file (README.md, "Sweeps", explorer/sweeps/):
  *
  *   name = "decode-bw-sram";            arch = "h100";   model = "llama3-8b";
  *   run = { phase = "decode"; batch = 8; context = 2048; };

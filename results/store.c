@@ -1,7 +1,7 @@
 /*
  * store.c - the results database: schema and migrations, point writes,
  * queries, shard merging (DESIGN 8; the schema is documented in
- * docs/README-sweep.md and store.h).
+ * README.md, "Sweeps" and store.h).
  *
  * Why these choices:
  * - A point's identity is the hash of its resolved config text, UNIQUE in

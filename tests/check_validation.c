@@ -70,17 +70,21 @@ START_TEST(metric_conversions)
 	REL_EQ(v, 274.877906944, 1e-12);
 	ck_assert(xp_vmetric_convert(VM_TIME_MS, &in, &v, err, sizeof err) == 0);
 	REL_EQ(v, 4.0, 1e-15);
-	/* a host-timed op adds one launch: 4 ms + 10 us */
+	/* a host-timed op adds the eager round trip (20 us), or the chip's
+	 * launch gap where that is longer: 4 ms + 20 us, then 4 ms + 30 us */
 	in.launch_s = 10e-6;
 	ck_assert(xp_vmetric_convert(VM_WALL_MS, &in, &v, err, sizeof err) == 0);
-	REL_EQ(v, 4.01, 1e-12);
-	/* elements per second: 4096 x 4096 in 1 ms (+ 1 us launch) */
+	REL_EQ(v, 4.02, 1e-12);
+	in.launch_s = 30e-6;
+	ck_assert(xp_vmetric_convert(VM_WALL_MS, &in, &v, err, sizeof err) == 0);
+	REL_EQ(v, 4.03, 1e-12);
+	/* elements per second: 4096 x 4096 in 1 ms (+ the 20 us round trip) */
 	memset(&in, 0, sizeof in);
 	in.time_s = 1e-3, in.m = 4096, in.n = 4096, in.launch_s = 1e-6;
 	ck_assert(xp_vmetric_convert(VM_GELEMS, &in, &v, err, sizeof err) == 0);
 	REL_EQ(v, 16.777216, 1e-12);
 	ck_assert(xp_vmetric_convert(VM_WALL_GELEMS, &in, &v, err, sizeof err) == 0);
-	REL_EQ(v, 16.777216 / 1.001, 1e-12);
+	REL_EQ(v, 16.777216 / 1.020, 1e-12);
 	/* causal fwd+bwd attention, B 2, S 4096, H 16, d 128 in 2 ms */
 	memset(&in, 0, sizeof in);
 	in.time_s = 2e-3, in.kbatch = 2, in.kseq = 4096, in.heads = 16, in.head_dim = 128, in.causal = 1, in.backward = 1;
