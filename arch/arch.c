@@ -87,19 +87,9 @@ const size_t arch_nkeys = sizeof arch_keys / sizeof arch_keys[0];
 
 int arch_load(arch_t *a, const char *home, const char *name_or_path, char *err, size_t errlen)
 {
-	char path[1024];
-	arch_cfg_defaults(arch_keys, arch_nkeys, a);
-	if (arch_cfg_resolve(home, "arch/presets", name_or_path, path, sizeof path, err, errlen))
+	if (arch_cfg_load_preset(arch_keys, arch_nkeys, a, home, "arch/presets", name_or_path, a->name, sizeof a->name,
+	                         err, errlen))
 		return -1;
-	if (arch_cfg_load(arch_keys, arch_nkeys, a, path, err, errlen))
-		return -1;
-	if (!a->name[0]) {
-		const char *base = strrchr(path, '/');
-		snprintf(a->name, sizeof a->name, "%.63s", base ? base + 1 : path);
-		char *dot = strstr(a->name, ".cfg");
-		if (dot)
-			*dot = 0;
-	}
 	return arch_validate(a, err, errlen);
 }
 

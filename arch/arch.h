@@ -55,6 +55,10 @@ double arch_cfg_get(const cfg_key *key, const void *obj);
  * home is the codesim data directory.  Returns 0 or -1. */
 int arch_cfg_resolve(const char *home, const char *dir, const char *name_or_path,
                      char *out, size_t outlen, char *err, size_t errlen);
+/* Load a preset (name in <home>/<dir>/NAME.cfg, or a path) into obj, after
+ * its defaults; when the file sets no name, name it after the file. */
+int arch_cfg_load_preset(const cfg_key *keys, size_t n, void *obj, const char *home, const char *dir,
+                         const char *name_or_path, char *name, size_t name_size, char *err, size_t errlen);
 /* The codesim data directory: $CODESIM_HOME, else the directory of the
  * running executable. */
 void arch_home(char *out, size_t outlen);

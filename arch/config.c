@@ -450,6 +450,26 @@ int arch_cfg_resolve(const char *home, const char *dir, const char *name_or_path
 	return 0;
 }
 
+int arch_cfg_load_preset(const cfg_key *keys, size_t n, void *obj, const char *home, const char *dir,
+                         const char *name_or_path, char *name, size_t name_size, char *err, size_t errlen)
+{
+	char path[1024];
+	arch_cfg_defaults(keys, n, obj);
+	if (arch_cfg_resolve(home, dir, name_or_path, path, sizeof path, err, errlen))
+		return -1;
+	if (arch_cfg_load(keys, n, obj, path, err, errlen))
+		return -1;
+	if (!name[0]) {
+		const char *base = strrchr(path, '/');
+		base = base ? base + 1 : path;
+		size_t len = strlen(base);
+		if (len > 4 && !strcmp(base + len - 4, ".cfg"))
+			len -= 4;
+		snprintf(name, name_size, "%.*s", (int)(len < name_size ? len : name_size - 1), base);
+	}
+	return 0;
+}
+
 uint64_t arch_hash(const char *s, size_t len)
 {
 	uint64_t h = 1469598103934665603ULL;

@@ -80,46 +80,17 @@ START_TEST(systolic_cycles_match_closed_form)
 }
 END_TEST
 
-typedef struct {
-	arch_t a;
-	sim_kernel k;
-} one_kernel;
-
-static int one_kernel_fn(const void *arg, void *out, char *err, size_t errlen)
-{
-	const one_kernel *j = arg;
-	sim_program p;
-	sim_segment seg;
-	sim_kstat ks;
-	double seg_s;
-	sim_stats st;
-	sim_kernel k = j->k;
-	memset(&p, 0, sizeof p);
-	memset(&seg, 0, sizeof seg);
-	memset(&st, 0, sizeof st);
-	kern_chip(&j->a, &p);
-	k.launch = 0;
-	seg.count = 1, seg.n = 1, seg.role = SEG_STEP;
-	p.kernels = &k, p.nkernels = 1, p.segs = &seg, p.nsegs = 1;
-	st.k = &ks, st.seg_s = &seg_s;
-	if (sim_run(&p, &st, err, errlen))
-		return -1;
-	*(double *)out = st.step_s;
-	return 0;
-}
-
 /* FLOP/s of an H100 GEMM with a fixed 128x256x64 tiling, 2 blocks per SM */
 static double fixed_tiling_rate(long m, long n, long k)
 {
-	one_kernel j;
-	char err[512];
-	double t;
-	ck_assert_int_eq(arch_load(&j.a, t_home(), "h100", err, sizeof err), 0);
-	kern_tiling tl = {128, 256, 64, 3, 2, 1, 0, 0};
+	arch_t a;
+	sim_kernel sk;
 	kern_info ki;
-	kern_gemm_build(&j.a, m, n, k, 1, DT_BF16, &tl, 1, &j.k, &ki);
-	ck_assert_int_eq(xp_fork_call(one_kernel_fn, &j, &t, sizeof t, 60, NULL, err, sizeof err), 0);
-	return 2.0 * m * n * k / t;
+	char err[512];
+	ck_assert_int_eq(arch_load(&a, t_home(), "h100", err, sizeof err), 0);
+	kern_tiling tl = {128, 256, 64, 3, 2, 1, 0, 0};
+	kern_gemm_build(&a, m, n, k, 1, DT_BF16, &tl, 1, &sk, &ki);
+	return 2.0 * m * n * k / t_sim_kernel(&a, &sk, 0);
 }
 
 START_TEST(tile_and_wave_quantization_show)

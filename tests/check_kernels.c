@@ -51,43 +51,12 @@ START_TEST(tiling_fits_sram)
 }
 END_TEST
 
-typedef struct {
-	arch_t a;
-	sim_kernel k;
-} one_kernel;
-
-static int one_kernel_fn(const void *arg, void *out, char *err, size_t errlen)
-{
-	const one_kernel *j = arg;
-	sim_program p;
-	sim_segment seg;
-	sim_kstat ks;
-	double seg_s;
-	sim_stats st;
-	sim_kernel k = j->k;
-	memset(&p, 0, sizeof p);
-	memset(&seg, 0, sizeof seg);
-	memset(&st, 0, sizeof st);
-	kern_chip(&j->a, &p);
-	seg.count = 1, seg.n = 1, seg.role = SEG_STEP;
-	p.kernels = &k, p.nkernels = 1, p.segs = &seg, p.nsegs = 1;
-	st.k = &ks, st.seg_s = &seg_s;
-	if (sim_run(&p, &st, err, errlen))
-		return -1;
-	*(double *)out = st.step_s;
-	return 0;
-}
-
 static double sim_time(const arch_t *a, long m, long n, long k, const kern_tiling *t)
 {
-	one_kernel j;
-	char err[512];
-	double s;
+	sim_kernel sk;
 	kern_info ki;
-	j.a = *a;
-	kern_gemm_build(a, m, n, k, 1, DT_BF16, t, 1, &j.k, &ki);
-	ck_assert_msg(xp_fork_call(one_kernel_fn, &j, &s, sizeof s, 60, NULL, err, sizeof err) == 0, "%s", err);
-	return s;
+	kern_gemm_build(a, m, n, k, 1, DT_BF16, t, 1, &sk, &ki);
+	return t_sim_kernel(a, &sk, 1);
 }
 
 START_TEST(search_beats_fixed_tilings)

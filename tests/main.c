@@ -41,6 +41,47 @@ int t_cli(const char *args, char *out, size_t outlen, char *errout, size_t errle
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+typedef struct {
+	arch_t a;
+	sim_kernel k;
+	int launch;
+} one_kernel;
+
+static int one_kernel_fn(const void *arg, void *out, char *err, size_t errlen)
+{
+	const one_kernel *j = arg;
+	sim_program p;
+	sim_segment seg;
+	sim_kstat ks;
+	double seg_s;
+	sim_stats st;
+	sim_kernel k = j->k;
+	memset(&p, 0, sizeof p);
+	memset(&seg, 0, sizeof seg);
+	memset(&st, 0, sizeof st);
+	kern_chip(&j->a, &p);
+	k.launch = j->launch;
+	seg.count = 1, seg.n = 1, seg.role = SEG_STEP;
+	p.kernels = &k, p.nkernels = 1, p.segs = &seg, p.nsegs = 1;
+	st.k = &ks, st.seg_s = &seg_s;
+	if (sim_run(&p, &st, err, errlen))
+		return -1;
+	*(double *)out = st.step_s;
+	return 0;
+}
+
+double t_sim_kernel(const arch_t *a, const sim_kernel *k, int launch)
+{
+	one_kernel j;
+	char err[512];
+	double t = -1;
+	j.a = *a;
+	j.k = *k;
+	j.launch = launch;
+	ck_assert_msg(xp_fork_call(one_kernel_fn, &j, &t, sizeof t, 60, NULL, err, sizeof err) == 0, "%s", err);
+	return t;
+}
+
 int main(void)
 {
 	Suite *(*suites[])(void) = {

@@ -18,6 +18,10 @@ const char *t_home(void);
 /* Run `codesim ARGS` (the built binary) capturing stdout/stderr; returns the exit code. */
 int t_cli(const char *args, char *out, size_t outlen, char *errout, size_t errlen);
 
+/* Simulate one sim kernel alone on the chip (in a forked worker); seconds.
+ * launch: whether the kernel pays its launch gap. */
+double t_sim_kernel(const arch_t *a, const sim_kernel *k, int launch);
+
 Suite *suite_config(void);
 Suite *suite_analytic(void);
 Suite *suite_model(void);

@@ -135,20 +135,8 @@ int wl_model_override(wl_model *m, const char *assignment, char *err, size_t err
 
 int wl_model_load(wl_model *m, const char *home, const char *name_or_path, char *err, size_t errlen)
 {
-	char path[1024];
-	arch_cfg_defaults(wl_model_keys, wl_model_nkeys, m);
-	if (arch_cfg_resolve(home, "workloads/models", name_or_path, path, sizeof path, err, errlen))
-		return -1;
-	if (arch_cfg_load(wl_model_keys, wl_model_nkeys, m, path, err, errlen))
-		return -1;
-	if (!m->name[0]) {
-		const char *base = strrchr(path, '/');
-		snprintf(m->name, sizeof m->name, "%.63s", base ? base + 1 : path);
-		char *dot = strstr(m->name, ".cfg");
-		if (dot)
-			*dot = 0;
-	}
-	return 0;
+	return arch_cfg_load_preset(wl_model_keys, wl_model_nkeys, m, home, "workloads/models", name_or_path, m->name,
+	                            sizeof m->name, err, errlen);
 }
 
 int wl_head_dim(const wl_model *m)
