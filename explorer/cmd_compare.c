@@ -415,8 +415,9 @@ static void json_points(FILE *f, const cpoint *cp, int n, long long sweep_id, co
 		fputc('}', f);
 	}
 	fprintf(f, "],\"groups\":[");
-	int *done = calloc((size_t)n, sizeof *done);
-	const res_rpoint **g = malloc((size_t)n * sizeof *g);
+	size_t nz = n > 0 ? (size_t)n : 1;
+	int *done = calloc(nz, sizeof *done);
+	const res_rpoint **g = malloc(nz * sizeof *g);
 	char *find = malloc(16384);
 	int first = 1;
 	for (int i = 0; done && g && find && i < n; i++) {

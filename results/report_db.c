@@ -321,7 +321,7 @@ int res_sweep_load(res_db *db, long long id, res_sweep *s, char *err, size_t err
 			for (size_t k = 0; k < 4; k++)
 				if (deg[k].v > 1)
 					u += (size_t)snprintf(lay + u, sizeof lay - u, "%s%s %d", u ? ", " : "", deg[k].n, deg[k].v);
-			snprintf(row->rp->label, sizeof row->rp->label, "%.40s (%s)", r->arch, lay);
+			snprintf(row->rp->label, sizeof row->rp->label, "%.40s (%.48s)", r->arch, lay);
 		} else {
 			snprintf(row->rp->label, sizeof row->rp->label, "%.60s", r->arch);
 		}
