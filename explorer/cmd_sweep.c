@@ -60,14 +60,6 @@ static const char merge_usage[] =
     "are matched by config hash: a point present twice is stored once, and a finished\n"
     "point replaces a failed or timed-out one.\n";
 
-static int want_help(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
-			return 1;
-	return 0;
-}
-
 static int parse_int(const char *flag, const char *v, long lo, long hi, long *out)
 {
 	char *end;
@@ -91,7 +83,7 @@ static void spec_path(const char *home, const char *arg, char *out, size_t len)
 
 int xp_cmd_sweep(int argc, char **argv, const char *home)
 {
-	if (want_help(argc, argv)) {
+	if (xp_want_help(argc, argv)) {
 		fputs(sweep_usage, stdout);
 		return 0;
 	}
@@ -235,7 +227,7 @@ static char *read_stdin(void)
 int xp_cmd_query(int argc, char **argv, const char *home)
 {
 	(void)home;
-	if (want_help(argc, argv)) {
+	if (xp_want_help(argc, argv)) {
 		fputs(query_usage, stdout);
 		return 0;
 	}
@@ -294,7 +286,7 @@ int xp_cmd_query(int argc, char **argv, const char *home)
 int xp_cmd_merge(int argc, char **argv, const char *home)
 {
 	(void)home;
-	if (want_help(argc, argv)) {
+	if (xp_want_help(argc, argv)) {
 		fputs(merge_usage, stdout);
 		return 0;
 	}

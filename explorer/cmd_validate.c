@@ -71,23 +71,6 @@ static const char calibrate_usage[] =
     "  --date YYYY-MM-DD   the date written in the preset comment        (default today)\n"
     "  --json  -v          JSON result; progress of every evaluation on stderr\n";
 
-static int want_help(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
-			return 1;
-	return 0;
-}
-
-static int need_value(int i, int argc, char **argv)
-{
-	if (i + 1 >= argc) {
-		fprintf(stderr, "codesim: %s needs a value\n", argv[i]);
-		return -1;
-	}
-	return 0;
-}
-
 static int parse_int(const char *flag, const char *v, int lo, int hi, int *out)
 {
 	char *end;
@@ -257,7 +240,7 @@ static int add_override(xp_vover *ov, int *nov, const char *v)
 
 int xp_cmd_validate(int argc, char **argv, const char *home)
 {
-	if (want_help(argc, argv)) {
+	if (xp_want_help(argc, argv)) {
 		fputs(validate_usage, stdout);
 		return 0;
 	}
@@ -275,7 +258,7 @@ int xp_cmd_validate(int argc, char **argv, const char *home)
 		else if (!strcmp(a, "--split") || !strcmp(a, "--category") || !strcmp(a, "--arch") ||
 		         !strcmp(a, "--jobs") || !strcmp(a, "--timeout") || !strcmp(a, "-s") ||
 		         !strcmp(a, "--thresholds")) {
-			if (need_value(i, argc, argv))
+			if (xp_need_value(i, argc, argv))
 				return EXIT_BAD;
 			const char *v = argv[++i];
 			if (!strcmp(a, "--split")) {
@@ -425,7 +408,7 @@ static void today(char *out, size_t len)
 
 int xp_cmd_calibrate(int argc, char **argv, const char *home)
 {
-	if (want_help(argc, argv)) {
+	if (xp_want_help(argc, argv)) {
 		fputs(calibrate_usage, stdout);
 		return 0;
 	}
@@ -446,7 +429,7 @@ int xp_cmd_calibrate(int argc, char **argv, const char *home)
 		else if (!strcmp(a, "--arch") || !strcmp(a, "--keys") || !strcmp(a, "--loss") || !strcmp(a, "--jobs") ||
 		         !strcmp(a, "--category") ||
 		         !strcmp(a, "--max-iter") || !strcmp(a, "--timeout") || !strcmp(a, "--date")) {
-			if (need_value(i, argc, argv))
+			if (xp_need_value(i, argc, argv))
 				return EXIT_BAD;
 			const char *v = argv[++i];
 			if (!strcmp(a, "--arch"))

@@ -102,7 +102,7 @@ static const char kernel_usage[] =
 
 /* ---- small helpers ----------------------------------------------------- */
 
-static int want_help(int argc, char **argv)
+int xp_want_help(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
@@ -110,7 +110,7 @@ static int want_help(int argc, char **argv)
 	return 0;
 }
 
-static int need_value(int i, int argc, char **argv)
+int xp_need_value(int i, int argc, char **argv)
 {
 	if (i + 1 >= argc) {
 		fprintf(stderr, "codesim: %s needs a value\n", argv[i]);
@@ -148,14 +148,14 @@ int xp_parse_point(int argc, char **argv, int first, xp_spec *spec, int *json, i
 			continue;
 		}
 		if (!strcmp(a, "--arch") || !strcmp(a, "--model")) {
-			if (need_value(i, argc, argv))
+			if (xp_need_value(i, argc, argv))
 				return -1;
 			char *dst = a[2] == 'a' ? spec->arch : spec->model;
 			snprintf(dst, sizeof spec->arch, "%s", argv[++i]);
 			continue;
 		}
 		if (!strcmp(a, "-s")) {
-			if (need_value(i, argc, argv))
+			if (xp_need_value(i, argc, argv))
 				return -1;
 			if (spec->nsets >= XP_MAX_SETS) {
 				fprintf(stderr, "codesim: too many -s overrides (max %d)\n", XP_MAX_SETS);
@@ -171,7 +171,7 @@ int xp_parse_point(int argc, char **argv, int first, xp_spec *spec, int *json, i
 		}
 		for (size_t f = 0; f < sizeof run_flags / sizeof *run_flags; f++)
 			if (!strcmp(a, run_flags[f].flag)) {
-				if (need_value(i, argc, argv))
+				if (xp_need_value(i, argc, argv))
 					return -1;
 				if (arch_cfg_set(wl_run_keys, wl_run_nkeys, &spec->sc, run_flags[f].key, argv[i + 1], a, err,
 				                 sizeof err)) {
@@ -205,7 +205,7 @@ static int run_extra(int i, int argc, char **argv, void *ctx)
 {
 	if (strcmp(argv[i], "--db"))
 		return 0;
-	if (need_value(i, argc, argv))
+	if (xp_need_value(i, argc, argv))
 		return -1;
 	snprintf(ctx, 1024, "%s", argv[i + 1]);
 	return 2;
@@ -247,7 +247,7 @@ out:
 
 static int cmd_run(int argc, char **argv, const char *home)
 {
-	if (want_help(argc, argv)) {
+	if (xp_want_help(argc, argv)) {
 		fputs(run_usage, stdout);
 		return 0;
 	}
@@ -305,7 +305,7 @@ static int kernel_fn(const void *arg, void *out, char *err, size_t errlen)
 
 static int cmd_kernel(int argc, char **argv, const char *home)
 {
-	if (want_help(argc, argv)) {
+	if (xp_want_help(argc, argv)) {
 		fputs(kernel_usage, stdout);
 		return 0;
 	}
@@ -434,7 +434,7 @@ static void print_keys(const cfg_key *keys, size_t n, const char *prefix)
 
 static int cmd_list(int argc, char **argv, const char *home)
 {
-	if (argc < 2 || want_help(argc, argv)) {
+	if (argc < 2 || xp_want_help(argc, argv)) {
 		printf("usage: codesim list archs | models | keys\n");
 		return argc < 2 ? EXIT_BAD : 0;
 	}

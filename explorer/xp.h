@@ -71,6 +71,10 @@ int xp_kernel_eval(const arch_t *a, const wl_op *op, int attn_naive, xp_kernel_r
 
 /* The command line. */
 int xp_main(int argc, char **argv);
+/* 1 if argv has --help or -h. */
+int xp_want_help(int argc, char **argv);
+/* -1 (and a message naming the flag) if argv[i] has no value after it. */
+int xp_need_value(int i, int argc, char **argv);
 /* Parse the options of a design point (run, compare, recommend share them);
  * extra(i, argc, argv, ctx) may take command-specific options and returns
  * how many argv entries it consumed (0: not its option, -1: error). */
