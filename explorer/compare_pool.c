@@ -32,36 +32,13 @@ typedef struct {
 	char *buf;
 } slot;
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int write_all(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static void finish(slot *s, xp_pool_item *it, size_t need, int killed, double timeout_s)
 {
 	int status = 0;
 	close(s->fd);
 	while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR)
 		;
-	it->wall_s = now_s() - s->start;
+	it->wall_s = xp_now_s() - s->start;
 	if (killed) {
 		it->status = XP_POOL_TIMEOUT;
 		snprintf(it->err, sizeof it->err, "timed out after %.1f s", timeout_s);
@@ -135,7 +112,7 @@ int xp_pool_eval(xp_pool_item *items, int n, int jobs, double timeout_s, xp_pool
 				if (!r)
 					_exit(3);
 				h.ok = xp_evaluate(it->pt, r, h.err, sizeof h.err) == 0;
-				if (write_all(fds[1], &h, sizeof h) || write_all(fds[1], r, sizeof *r))
+				if (xp_write_all(fds[1], &h, sizeof h) || xp_write_all(fds[1], r, sizeof *r))
 					_exit(3);
 				_exit(0);
 			}
@@ -143,7 +120,7 @@ int xp_pool_eval(xp_pool_item *items, int n, int jobs, double timeout_s, xp_pool
 			slots[j].pid = pid;
 			slots[j].fd = fds[0];
 			slots[j].idx = next;
-			slots[j].start = now_s();
+			slots[j].start = xp_now_s();
 			slots[j].got = 0;
 			slots[j].buf = malloc(need);
 			if (!slots[j].buf) {
@@ -163,7 +140,7 @@ int xp_pool_eval(xp_pool_item *items, int n, int jobs, double timeout_s, xp_pool
 			pfd[np].revents = 0;
 			map[np++] = j;
 			if (timeout_s > 0) {
-				double left = timeout_s - (now_s() - slots[j].start);
+				double left = timeout_s - (xp_now_s() - slots[j].start);
 				if (left < wait_s)
 					wait_s = left > 0 ? left : 0;
 			}
@@ -188,7 +165,7 @@ int xp_pool_eval(xp_pool_item *items, int n, int jobs, double timeout_s, xp_pool
 					done = s->got == need;
 				}
 			}
-			if (!done && timeout_s > 0 && now_s() - s->start > timeout_s) {
+			if (!done && timeout_s > 0 && xp_now_s() - s->start > timeout_s) {
 				kill(s->pid, SIGKILL);
 				done = killed = 1;
 			}

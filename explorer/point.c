@@ -118,7 +118,7 @@ typedef struct {
 	char err[ARCH_ERR_MAX];
 } xp_wire_head;
 
-static int write_all(int fd, const void *buf, size_t n)
+int xp_write_all(int fd, const void *buf, size_t n)
 {
 	const char *p = buf;
 	while (n > 0) {
@@ -134,7 +134,7 @@ static int write_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
-static double now_s(void)
+double xp_now_s(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -164,7 +164,7 @@ int xp_fork_call(xp_work_fn fn, const void *arg, void *out, size_t size, double 
 		xp_wire_head h;
 		memset(&h, 0, sizeof h);
 		h.ok = fn(arg, out, h.err, sizeof h.err) == 0;
-		if (write_all(fds[1], &h, sizeof h) || write_all(fds[1], out, size))
+		if (xp_write_all(fds[1], &h, sizeof h) || xp_write_all(fds[1], out, size))
 			_exit(3);
 		_exit(0);
 	}
@@ -179,11 +179,11 @@ int xp_fork_call(xp_work_fn fn, const void *arg, void *out, size_t size, double 
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	double start = now_s();
+	double start = xp_now_s();
 	int killed = 0;
 	for (;;) {
 		if (timeout_s > 0) {
-			double left = timeout_s - (now_s() - start);
+			double left = timeout_s - (xp_now_s() - start);
 			if (left <= 0) {
 				kill(pid, SIGKILL);
 				killed = 1;

@@ -78,29 +78,6 @@ typedef struct {
 	size_t errlen;
 } pool_t;
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int write_all(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* The test-only fault for a point: "ACTION:KEY=VALUE;..." (sweep.h). */
 static int fault_for(const xp_sweep *sw, const char *spec, char vals[][XP_VAL_MAX])
 {
@@ -168,7 +145,7 @@ static void worker(pool_t *P, const xp_point *pt, int fd, int fault, pid_t paren
 	} else {
 		h.rss_kB = -1;
 	}
-	if (write_all(fd, &h, sizeof h) || (r && write_all(fd, r, sizeof *r)))
+	if (xp_write_all(fd, &h, sizeof h) || (r && xp_write_all(fd, r, sizeof *r)))
 		_exit(3);
 	_exit(0);
 }
@@ -183,7 +160,7 @@ static int batch_write_begin(pool_t *P)
 	}
 	P->in_batch = 1;
 	P->batch_n = 0;
-	P->batch_start = now_s();
+	P->batch_start = xp_now_s();
 	return 0;
 }
 
@@ -311,7 +288,7 @@ static int start_point(pool_t *P, long idx)
 	S->pid = pid;
 	S->fd = fds[0];
 	S->idx = idx;
-	S->start = now_s();
+	S->start = xp_now_s();
 	S->got = 0;
 	S->config = config;
 	snprintf(S->hash, sizeof S->hash, "%s", hash);
@@ -338,7 +315,7 @@ static int finish_slot(pool_t *P, slot_t *S, int timed_out)
 	while (waitpid(S->pid, &status, 0) < 0 && errno == EINTR)
 		;
 	close(S->fd);
-	double wall = now_s() - S->start;
+	double wall = xp_now_s() - S->start;
 	size_t need = sizeof(wire_head) + sizeof(res_t);
 	wire_head h;
 	memset(&h, 0, sizeof h);
@@ -391,7 +368,7 @@ static int finish_slot(pool_t *P, slot_t *S, int timed_out)
 static void progress(pool_t *P, int final)
 {
 	const xp_sweep_stats *st = P->st;
-	double t = now_s();
+	double t = xp_now_s();
 	if (P->o->progress != 1 || (!final && t - P->last_progress < PROGRESS_SECONDS))
 		return;
 	P->last_progress = t;
@@ -471,7 +448,7 @@ int xp_sweep_run(const xp_sweep *sw, const xp_sweep_opts *o, res_db *db, xp_swee
 	sigaddset(&P.block, SIGTERM);
 	sigaddset(&P.block, SIGHUP);
 	sigprocmask(SIG_BLOCK, &P.block, &P.old);
-	P.t0 = now_s();
+	P.t0 = xp_now_s();
 	long next = o->shard_i;
 	size_t need = sizeof(wire_head) + sizeof(res_t);
 	for (;;) {
@@ -480,19 +457,19 @@ int xp_sweep_run(const xp_sweep *sw, const xp_sweep_opts *o, res_db *db, xp_swee
 			break;
 		}
 		/* fill free workers; rows written without a worker count toward the batch */
-		double fill_start = now_s();
+		double fill_start = xp_now_s();
 		while (P.running < P.nslots && next < sw->npoints) {
 			if (start_point(&P, next))
 				goto out_kill;
 			next += o->shard_n;
 			/* a long run of finished points must not starve the workers' pipes */
-			if (P.running > 0 && now_s() - fill_start > 0.05)
+			if (P.running > 0 && xp_now_s() - fill_start > 0.05)
 				break;
 		}
 		if (P.running == 0 && next >= sw->npoints)
 			break;
 		int np = 0;
-		double t = now_s(), wait_s = PROGRESS_SECONDS;
+		double t = xp_now_s(), wait_s = PROGRESS_SECONDS;
 		for (int s = 0; s < P.nslots; s++) {
 			slot_t *S = &P.slots[s];
 			if (S->pid <= 0)
@@ -520,13 +497,13 @@ int xp_sweep_run(const xp_sweep *sw, const xp_sweep_opts *o, res_db *db, xp_swee
 			if ((n == 0 || n < 0 || S->got == need) && finish_slot(&P, S, 0))
 				goto out_kill;
 		}
-		t = now_s();
+		t = xp_now_s();
 		for (int s = 0; o->timeout_s > 0 && s < P.nslots; s++) {
 			slot_t *S = &P.slots[s];
 			if (S->pid > 0 && t - S->start >= o->timeout_s && finish_slot(&P, S, 1))
 				goto out_kill;
 		}
-		if (P.in_batch && (P.batch_n >= BATCH_POINTS || now_s() - P.batch_start >= BATCH_SECONDS) &&
+		if (P.in_batch && (P.batch_n >= BATCH_POINTS || xp_now_s() - P.batch_start >= BATCH_SECONDS) &&
 		    batch_commit(&P))
 			goto out_kill;
 		progress(&P, 0);
@@ -543,7 +520,7 @@ out_kill:
 			sigwait(&P.block, &sig);
 	}
 	sigprocmask(SIG_SETMASK, &P.old, NULL);
-	st->wall_s = now_s() - P.t0;
+	st->wall_s = xp_now_s() - P.t0;
 	progress(&P, 1);
 	free(pfd);
 	free(pslot);

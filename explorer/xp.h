@@ -48,6 +48,11 @@ typedef int (*xp_work_fn)(const void *arg, void *out, char *err, size_t errlen);
 int xp_fork_call(xp_work_fn fn, const void *arg, void *out, size_t size, double timeout_s,
                  int *timed_out, char *err, size_t errlen);
 
+/* Write all n bytes (retrying short writes and EINTR); 0 or -1. */
+int xp_write_all(int fd, const void *buf, size_t n);
+/* Monotonic clock, seconds. */
+double xp_now_s(void);
+
 /* Evaluate a point in a forked worker. */
 int xp_evaluate_forked(const xp_point *pt, double timeout_s, res_t *r, char *err, size_t errlen);
 

@@ -52,15 +52,6 @@ START_TEST(llama3_8b_params_by_hand)
 }
 END_TEST
 
-static double json_num(const char *json, const char *key)
-{
-	char pat[64];
-	snprintf(pat, sizeof pat, "\"%s\":", key);
-	const char *p = strstr(json, pat);
-	ck_assert_msg(p != NULL, "no %s in output", key);
-	return strtod(p + strlen(pat), NULL);
-}
-
 START_TEST(flops_per_token_by_hand)
 {
 	static char out[1 << 17], err[4096];
@@ -73,26 +64,26 @@ START_TEST(flops_per_token_by_hand)
 	ck_assert_int_eq(t_cli("run --arch h100 --model llama3-8b --phase decode --batch 4 --context 1023 --json", out,
 	                       sizeof out, err, sizeof err), 0);
 	double expect = 4 * (2 * N + 4 * L * h * hd * 1024);
-	ck_assert_msg(fabs(json_num(out, "flops") / expect - 1) < 1e-9, "decode %.6g vs %.6g", json_num(out, "flops"),
+	ck_assert_msg(fabs(t_json_num(out, "flops") / expect - 1) < 1e-9, "decode %.6g vs %.6g", t_json_num(out, "flops"),
 	              expect);
 	/* training: 6N per token + 12*L*h*hd*S per token (PaLM appendix B) */
 	ck_assert_int_eq(t_cli("run --arch h100 --model llama3-8b --phase train --batch 8 --seq 2048 --chips 8 --json",
 	                       out, sizeof out, err, sizeof err), 0);
 	double tokens = 8 * 2048.0;
 	expect = tokens * (6 * N + 12 * L * h * hd * 2048);
-	ck_assert_msg(fabs(json_num(out, "flops") / expect - 1) < 1e-9, "train %.6g vs %.6g", json_num(out, "flops"),
+	ck_assert_msg(fabs(t_json_num(out, "flops") / expect - 1) < 1e-9, "train %.6g vs %.6g", t_json_num(out, "flops"),
 	              expect);
 	/* executed FLOPs: full recomputation repeats the layers' forward, so
 	 * their GEMM work grows from fwd + bwd (1 + 2) to 4 forward passes'
 	 * worth; attention backward is 2.5x its forward (FlashAttention-2) and
 	 * the output head is not recomputed, so the whole lands a little below */
-	double hw_none = json_num(out, "hw_flops");
+	double hw_none = t_json_num(out, "hw_flops");
 	ck_assert_int_eq(t_cli("run --arch h100 --model llama3-8b --phase train --batch 8 --seq 2048 --chips 8 "
 	                       "--recompute full --json", out, sizeof out, err, sizeof err), 0);
-	double hw_full = json_num(out, "hw_flops");
+	double hw_full = t_json_num(out, "hw_flops");
 	ck_assert_msg(hw_full / hw_none > 1.27 && hw_full / hw_none <= 4.0 / 3.0, "full recompute: %.4g vs %.4g (x%.3f)", hw_full,
 	              hw_none, hw_full / hw_none);
-	ck_assert(json_num(out, "hfu") > json_num(out, "mfu"));
+	ck_assert(t_json_num(out, "hfu") > t_json_num(out, "mfu"));
 }
 END_TEST
 

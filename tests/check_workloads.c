@@ -15,20 +15,11 @@ int sim_pipeline_time(int pp, int vpp, int n_micro, double t_f, double t_b, doub
 
 static char out[1 << 18], err[8192];
 
-static double json_num(const char *json, const char *key)
-{
-	char pat[64];
-	snprintf(pat, sizeof pat, "\"%s\":", key);
-	const char *p = strstr(json, pat);
-	ck_assert_msg(p != NULL, "no %s in %.200s", key, json);
-	return strtod(p + strlen(pat), NULL);
-}
-
 static double cli_num(const char *args, const char *key)
 {
 	int rc = t_cli(args, out, sizeof out, err, sizeof err);
 	ck_assert_msg(rc == 0, "'%s': %s", args, err);
-	return json_num(out, key);
+	return t_json_num(out, key);
 }
 
 START_TEST(collectives_match_closed_forms)
@@ -116,7 +107,7 @@ START_TEST(memory_fits_as_published)
 	ck_assert_int_eq(t_cli("run --arch h100 --model llama3-70b --phase train --chips 64 --dp 64 --tp 1 --zero 3 "
 	                       "--recompute full --batch 64 --seq 2048 --json", out, sizeof out, err, sizeof err), 0);
 	ck_assert_msg(strstr(out, "\"feasible\":true"), "%s", out);
-	double total = json_num(out, "total");
+	double total = t_json_num(out, "total");
 	ck_assert(total < 80);
 }
 END_TEST
@@ -157,7 +148,7 @@ END_TEST
 START_TEST(serve_composes_prefill_and_decode)
 {
 	double serve = cli_num("run --arch h100 --model llama3-8b --phase serve --batch 4 --seq 512 --gen 64 --json", "time_s");
-	double ttft = json_num(out, "ttft_s"), tpot = json_num(out, "tpot_s");
+	double ttft = t_json_num(out, "ttft_s"), tpot = t_json_num(out, "tpot_s");
 	double pre = cli_num("run --arch h100 --model llama3-8b --phase prefill --batch 4 --seq 512 --json", "time_s");
 	double dec = cli_num("run --arch h100 --model llama3-8b --phase decode --batch 4 --context 544 --json", "time_s");
 	ck_assert_msg(fabs(ttft / pre - 1) < 0.01, "ttft %.4g vs prefill %.4g", ttft, pre);
@@ -197,7 +188,7 @@ START_TEST(every_model_every_phase)
 				ck_assert_msg(strstr(out, "needs"), "%s: infeasible without a reason: %.300s", args, out);
 				continue;
 			}
-			double t = json_num(out, "time_s"), tps = json_num(out, "tokens_per_s"), mfu = json_num(out, "mfu");
+			double t = t_json_num(out, "time_s"), tps = t_json_num(out, "tokens_per_s"), mfu = t_json_num(out, "mfu");
 			ck_assert_msg(t > 0 && tps > 0 && mfu > 0 && mfu < 0.9, "%s: t %.4g tok/s %.4g mfu %.3f", args, t, tps, mfu);
 		}
 }

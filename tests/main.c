@@ -41,6 +41,15 @@ int t_cli(const char *args, char *out, size_t outlen, char *errout, size_t errle
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+double t_json_num(const char *json, const char *key)
+{
+	char pat[64];
+	snprintf(pat, sizeof pat, "\"%s\":", key);
+	const char *p = strstr(json, pat);
+	ck_assert_msg(p != NULL, "no %s in %.200s", key, json);
+	return strtod(p + strlen(pat), NULL);
+}
+
 typedef struct {
 	arch_t a;
 	sim_kernel k;

@@ -18,6 +18,9 @@ const char *t_home(void);
 /* Run `codesim ARGS` (the built binary) capturing stdout/stderr; returns the exit code. */
 int t_cli(const char *args, char *out, size_t outlen, char *errout, size_t errlen);
 
+/* The number after "key": in a JSON text (the first occurrence); fails the
+ * test if the key is missing. */
+double t_json_num(const char *json, const char *key);
 /* Simulate one sim kernel alone on the chip (in a forked worker); seconds.
  * launch: whether the kernel pays its launch gap. */
 double t_sim_kernel(const arch_t *a, const sim_kernel *k, int launch);
