@@ -52,6 +52,7 @@ const cfg_key arch_keys[] = {
 	I("core.max_blocks", core.max_blocks, "", 2, 1, 64, "tiles resident per core at once"),
 	F("core.matrix_efficiency", core.matrix_efficiency, "", 1.0, 0.05, 1.0, "achievable fraction of MMA peak in steady state (calibrated)"),
 	I("core.multicast", core.multicast, "", 1, 1, 16, "tiles sharing one shared-SRAM read of an operand (TMA multicast cluster)"),
+	F("core.warp_mma_fraction", core.warp_mma_fraction, "", 1.0, 0.05, 1.0, "MMA rate of warp-synchronous mma.sync code (FlashAttention-2) as a fraction of the native rate"),
 
 	F("global_sram.size_MiB", global_sram.size_MiB, "MiB", 0, 0, 1e6, "shared on-chip SRAM: L2, CMEM, or the LPU's global SRAM"),
 	F("global_sram.bandwidth_GBps", global_sram.bandwidth_GBps, "GB/s", 0, 0, 1e6, "shared SRAM bandwidth"),

@@ -107,6 +107,9 @@ typedef struct {
 		double matrix_efficiency;  /* achievable fraction of the MMA peak (issue, power) */
 		int multicast;             /* tiles of a cluster sharing one shared-SRAM read of an
 		                            * operand panel (Hopper TMA multicast); 1 = none */
+		double warp_mma_fraction;  /* the MMA rate a kernel written for the previous
+		                            * generation's warp-synchronous MMA (mma.sync) reaches,
+		                            * as a fraction of the native rate; 1 = it is native */
 	} core;
 
 	struct {

@@ -90,7 +90,7 @@ static const char kernel_usage[] =
     "\n"
     "  --op gemm        --m M --n N --k K [--batch B]         C[MxN] = A[MxK] B[KxN] (x B)\n"
     "  --op attention   --batch B --heads H [--kv-heads G] --seq S [--kv-seq L] --head-dim D\n"
-    "                   [--causal] [--backward] [--impl naive|flash]\n"
+    "                   [--causal] [--backward] [--impl flash|flash2|naive]\n"
     "                   (--seq queries attend to --kv-seq keys; decode: --seq 1 --kv-seq 4096)\n"
     "  --op norm | softmax | elementwise   --m ROWS --n COLS\n"
     "  --op allreduce | allgather | reducescatter | alltoall   --bytes B --chips N\n"
@@ -293,14 +293,14 @@ static int cmd_run(int argc, char **argv, const char *home)
 typedef struct {
 	arch_t *a;
 	wl_op op;
-	int naive;
+	int attn_impl;
 	const char *home;
 } kernel_job;
 
 static int kernel_fn(const void *arg, void *out, char *err, size_t errlen)
 {
 	const kernel_job *j = arg;
-	return xp_kernel_eval(j->a, &j->op, j->naive, out, err, errlen);
+	return xp_kernel_eval(j->a, &j->op, j->attn_impl, out, err, errlen);
 }
 
 static int cmd_kernel(int argc, char **argv, const char *home)
@@ -323,7 +323,7 @@ static int cmd_kernel(int argc, char **argv, const char *home)
 	arch_t a;
 	kernel_job job;
 	memset(&job, 0, sizeof job);
-	if (xp_kspec_build(home, &ks, NULL, 0, &a, &job.op, &job.naive, err, sizeof err)) {
+	if (xp_kspec_build(home, &ks, NULL, 0, &a, &job.op, &job.attn_impl, err, sizeof err)) {
 		fprintf(stderr, "codesim: %s\n", err);
 		return EXIT_BAD;
 	}

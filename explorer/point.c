@@ -248,7 +248,7 @@ int xp_evaluate_forked(const xp_point *pt, double timeout_s, res_t *r, char *err
 
 /* ---- one operator --------------------------------------------------- */
 
-int xp_kernel_eval(const arch_t *a, const wl_op *op, int attn_naive, xp_kernel_result *kr, char *err,
+int xp_kernel_eval(const arch_t *a, const wl_op *op, int attn_impl, xp_kernel_result *kr, char *err,
                    size_t errlen)
 {
 	sim_kernel sk[10];
@@ -265,15 +265,15 @@ int xp_kernel_eval(const arch_t *a, const wl_op *op, int attn_naive, xp_kernel_r
 		/* a training step's attention: the forward, then its backward */
 		wl_op fwd = *op;
 		fwd.backward = 0;
-		n = kern_lower_op(a, &fwd, FUSE_COMPILER, attn_naive, sk, ki, 5, err, errlen);
+		n = kern_lower_op(a, &fwd, FUSE_COMPILER, attn_impl, sk, ki, 5, err, errlen);
 		if (n < 0)
 			return -1;
-		int nb = kern_lower_op(a, op, FUSE_COMPILER, attn_naive, sk + n, ki + n, 10 - n, err, errlen);
+		int nb = kern_lower_op(a, op, FUSE_COMPILER, attn_impl, sk + n, ki + n, 10 - n, err, errlen);
 		if (nb < 0)
 			return -1;
 		n += nb;
 	} else {
-		n = kern_lower_op(a, op, FUSE_COMPILER, attn_naive, sk, ki, 5, err, errlen);
+		n = kern_lower_op(a, op, FUSE_COMPILER, attn_impl, sk, ki, 5, err, errlen);
 		if (n < 0)
 			return -1;
 	}

@@ -384,8 +384,8 @@ int xp_kspec_parse(int argc, char **argv, int first, xp_kspec *ks, char *err, si
 			else if (!strcmp(a, "--op"))
 				snprintf(ks->op, sizeof ks->op, "%s", v);
 			else if (!strcmp(a, "--impl")) {
-				if (strcmp(v, "naive") && strcmp(v, "flash")) {
-					snprintf(err, errlen, "--impl %s: expected naive or flash", v);
+				if (strcmp(v, "naive") && strcmp(v, "flash") && strcmp(v, "flash2")) {
+					snprintf(err, errlen, "--impl %s: expected naive, flash or flash2", v);
 					return -1;
 				}
 				snprintf(ks->impl, sizeof ks->impl, "%s", v);
@@ -433,7 +433,7 @@ int xp_kspec_parse(int argc, char **argv, int first, xp_kspec *ks, char *err, si
 }
 
 int xp_kspec_build(const char *home, const xp_kspec *ks, const char (*extra)[160], int nextra, arch_t *a,
-                   wl_op *op, int *naive, char *err, size_t errlen)
+                   wl_op *op, int *attn_impl, char *err, size_t errlen)
 {
 	if (arch_load(a, home, ks->arch, err, errlen))
 		return -1;
@@ -452,7 +452,7 @@ int xp_kspec_build(const char *home, const xp_kspec *ks, const char (*extra)[160
 		return -1;
 	}
 	memset(op, 0, sizeof *op);
-	*naive = 0;
+	*attn_impl = ATTN_FLASH;
 	op->dtype = dtype;
 	double eb = arch_dtype_bytes((arch_dtype)dtype);
 	snprintf(op->name, sizeof op->name, "%s", ks->op);
@@ -488,7 +488,7 @@ int xp_kspec_build(const char *home, const xp_kspec *ks, const char (*extra)[160
 			pairs = (double)ks->seq * (kvseq - ks->seq) + (double)ks->seq * (ks->seq + 1) / 2.0;
 		double fwd = 4.0 * ks->batch * ks->heads * pairs * ks->head_dim;
 		op->flops = ks->backward ? 3.5 * fwd : fwd;
-		*naive = !strcmp(ks->impl, "naive");
+		*attn_impl = !strcmp(ks->impl, "naive") ? ATTN_NAIVE : !strcmp(ks->impl, "flash2") ? ATTN_FLASH2 : ATTN_FLASH;
 	} else if (!strcmp(o, "norm") || !strcmp(o, "softmax") || !strcmp(o, "elementwise")) {
 		if (!ks->m || !ks->n) {
 			snprintf(err, errlen, "--op %s needs --m and --n", o);

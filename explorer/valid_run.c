@@ -33,13 +33,13 @@ static int split_args(char *s, char **argv, int max)
 typedef struct {
 	arch_t a;
 	wl_op op;
-	int naive;
+	int attn_impl;
 } kjob;
 
 static int kernel_work(const void *arg, void *out, char *err, size_t errlen)
 {
 	const kjob *j = arg;
-	return xp_kernel_eval(&j->a, &j->op, j->naive, out, err, errlen);
+	return xp_kernel_eval(&j->a, &j->op, j->attn_impl, out, err, errlen);
 }
 
 static int is_nonlayer_segment(const char *seg)
@@ -132,7 +132,7 @@ static void eval_kernel(const xp_vopts *o, const xp_vcase *c, int argc, char **a
 		goto out;
 	}
 	if (xp_kspec_parse(argc, argv, 1, ks, err, sizeof err) ||
-	    xp_kspec_build(o->home, ks, sets, nsets, &job->a, &job->op, &job->naive, err, sizeof err)) {
+	    xp_kspec_build(o->home, ks, sets, nsets, &job->a, &job->op, &job->attn_impl, err, sizeof err)) {
 		set_error(r, 0, "", err);
 		goto out;
 	}

@@ -57,7 +57,7 @@ void kern_program_free(kern_program *kp);
 
 /* Lower one op alone (codesim kernel).  Produces up to max_out kernels
  * (naive attention is three); returns how many, or -1. */
-int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_naive,
+int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_impl,
                   sim_kernel *sk, kern_info *ki, int max_out, char *err, size_t errlen);
 
 /* GEMM tiling: search the legal shapes for the fastest estimate.

@@ -89,7 +89,7 @@ static void lower_vector(const arch_t *a, const wl_op *op, double in_B, double o
  * streams K/V blocks with an online softmax, scores stay on the core.
  * Decode (few queries): split the KV length to fill the chip
  * (flash-decoding); the query heads of a KV group share the K/V stream. */
-static void lower_flash(const arch_t *a, const wl_op *op, sim_kernel *sk, kern_info *ki)
+static void lower_flash(const arch_t *a, const wl_op *op, int impl, sim_kernel *sk, kern_info *ki)
 {
 	double eb = arch_dtype_bytes((arch_dtype)op->dtype);
 	long q = op->q_len, kv = op->kv_len;
@@ -113,9 +113,14 @@ static void lower_flash(const arch_t *a, const wl_op *op, sim_kernel *sk, kern_i
 		kv_per_tile = (double)kv / splits;
 	}
 	double pass = op->backward ? 2.5 : 1.0;   /* backward: 5 matmuls vs 2 */
-	double mac_cyc = pass * 2.0 * kern_tile_mac_cycles(a, op->dtype, rows, hd, (long)ceil(kv_per_tile)) ;
+	double mac_cyc = pass * 2.0 * kern_tile_mac_cycles(a, op->dtype, rows, hd, (long)ceil(kv_per_tile));
 	/* QK^T and PV are each rows x kv x hd; kern_tile_mac_cycles(rows, hd, kv)
-	 * is one of them (padding to the MMA shape included) */
+	 * is one of them (padding to the MMA shape included).  FlashAttention-2's
+	 * code issues warp-synchronous mma.sync: on a chip whose native MMA is
+	 * another instruction (Hopper's wgmma) it runs at that path's rate */
+	double warp = a->core.warp_mma_fraction;
+	if (impl == ATTN_FLASH2 && warp > 0 && warp < 1)
+		mac_cyc /= warp;
 	/* the online softmax: scale, max, subtract, sum per score on the vector
 	 * unit, and one exp per score on the special-function unit where the
 	 * chip has one (the backward recomputes P: one more exp) */
@@ -168,8 +173,8 @@ static void lower_flash(const arch_t *a, const wl_op *op, sim_kernel *sk, kern_i
 	ki->mem_bytes = units * (c->mem_bytes + c->store_bytes);
 	ki->sram_bytes = units * c->sram_bytes;
 	info_common(a, op->dtype, ki);
-	snprintf(ki->tiling, sizeof ki->tiling, "flash Br=%ld Bc=%ld d=%d grid %.0f (%.2f waves)%s", rows, bc, hd,
-	         units, ki->waves, q < 128 ? " split-kv" : "");
+	snprintf(ki->tiling, sizeof ki->tiling, "%s Br=%ld Bc=%ld d=%d grid %.0f (%.2f waves)%s",
+	         impl == ATTN_FLASH2 ? "flash2" : "flash", rows, bc, hd, units, ki->waves, q < 128 ? " split-kv" : "");
 }
 
 /* ---- collectives ---------------------------------------------------- */
@@ -271,7 +276,7 @@ typedef struct {
 	long m, n, k;
 } naive_gemm;
 
-int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_naive, sim_kernel *sk,
+int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_impl, sim_kernel *sk,
                   kern_info *ki, int max_out, char *err, size_t errlen)
 {
 	(void)fusion;
@@ -289,7 +294,7 @@ int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_naive, 
 		break;
 	}
 	case OP_ATTN:
-		if (attn_naive && max_out >= 5) {
+		if (attn_impl == ATTN_NAIVE && max_out >= 5) {
 			/* scores materialized in memory.  forward: S = QK^T, P = softmax(S),
 			 * O = PV.  backward: dV = P^T dO, dP = dO V^T, dS = softmax'(P, dP),
 			 * dQ = dS K, dK = dS^T Q. */
@@ -345,7 +350,38 @@ int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_naive, 
 			}
 			return n;
 		}
-		lower_flash(a, op, sk, ki);
+		if (op->backward && max_out >= 3) {
+			/* FlashAttention's backward is three kernels (FA2
+			 * flash_bwd_launch_template.h; FA3 has the same pre/post
+			 * passes): D = rowsum(dO * O) while clearing an fp32 dQ
+			 * accumulator, the main kernel (dQ added into the accumulator),
+			 * then the accumulator converted to dQ.  The two small passes
+			 * are O(sequence) memory traffic, which is why the backward's
+			 * efficiency falls at short sequences. */
+			double eb = arch_dtype_bytes((arch_dtype)op->dtype);
+			double rows = (double)op->batch * op->heads * op->q_len;
+			double o_B = rows * op->head_dim * eb, acc_B = rows * op->head_dim * 4.0;
+			wl_op v = *op;
+			v.kind = OP_ELEM;
+			v.vflops = 2.0 * rows * op->head_dim;
+			lower_vector(a, &v, 2.0 * o_B, rows * 4.0 + acc_B, &sk[0], &ki[0]);
+			snprintf(ki[0].name, sizeof ki[0].name, "%.26s.bwd-pre", op->name);
+			lower_flash(a, op, attn_impl, &sk[1], &ki[1]);
+			snprintf(ki[1].name, sizeof ki[1].name, "%s", op->name);
+			v.vflops = rows * op->head_dim;
+			lower_vector(a, &v, acc_B, o_B, &sk[2], &ki[2]);
+			snprintf(ki[2].name, sizeof ki[2].name, "%.26s.bwd-dq", op->name);
+			for (int i = 0; i < 3; i++) {
+				ki[i].cls = CLS_ATTN;
+				ki[i].kind = OP_ATTN;
+				ki[i].recomputed = op->recomputed;
+				sk[i].cls = CLS_ATTN;
+				snprintf(sk[i].name, sizeof sk[i].name, "%s", ki[i].name);
+			}
+			ki[1].flops = op->flops;
+			return 3;
+		}
+		lower_flash(a, op, attn_impl, sk, ki);
 		break;
 	case OP_COMM:
 		if (kern_collective(a, op->coll, op->comm_bytes, op->group, sk, ki)) {
@@ -447,7 +483,7 @@ int kern_lower(const arch_t *a, const wl_graph *g, int fusion, kern_program *kp,
 	if (!p->segs)
 		goto oom;
 	/* eager runs attention as the framework's separate ops, scores in memory */
-	int attn_naive = g->attn_naive || fusion == FUSE_EAGER;
+	int attn_impl = fusion == FUSE_EAGER ? ATTN_NAIVE : g->attn_impl;
 	for (int s = 0; s < g->nsegs; s++) {
 		const wl_segment *ws = &g->segs[s];
 		sim_segment *ss = &p->segs[p->nsegs++];
@@ -513,7 +549,7 @@ int kern_lower(const arch_t *a, const wl_graph *g, int fusion, kern_program *kp,
 				ki[0].recomputed = op->recomputed;
 				nk = 1;
 			} else {
-				nk = kern_lower_op(a, &o, fusion, attn_naive, sk, ki, 5, err, errlen);
+				nk = kern_lower_op(a, &o, fusion, attn_impl, sk, ki, 5, err, errlen);
 				if (nk < 0)
 					goto fail;
 			}

@@ -455,7 +455,7 @@ static void mem_estimate(const wl_model *m, const wl_scenario *sc, int n_micro, 
 			per_layer = 2 * sbh;
 		else if (sc->recompute == RECOMP_SELECTIVE)
 			per_layer = 34 * sbh / t;
-		else if (sc->attn_impl == 1 || sc->fusion == FUSE_EAGER)
+		else if (sc->attn_impl == ATTN_NAIVE || sc->fusion == FUSE_EAGER)
 			per_layer = sbh * (34.0 / t + 5.0 * h * S / (d * t));
 		else
 			per_layer = 34 * sbh / t;   /* flash attention stores no score matrix: the 5as/h term goes */
@@ -522,7 +522,7 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 	bld b = {g, a, m, &sc, arch_dtype_bytes((arch_dtype)sc.dtype), sc.tp, 0, 0, {0, 0}, 1};
 	g->chips = sc.chips, g->tp = sc.tp, g->pp = sc.pp, g->dp = sc.dp, g->ep = sc.ep, g->vpp = sc.vpp;
 	g->feasible = 1;
-	g->attn_naive = sc.attn_impl == 1;
+	g->attn_impl = sc.attn_impl;
 	g->steady = sc.phase == PH_DECODE;
 
 	if (arch_macs_per_clk(a, (arch_dtype)sc.dtype) <= 0) {

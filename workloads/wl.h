@@ -80,9 +80,14 @@ typedef struct {
 	int recompute;         /* wl_recompute */
 	int zero;              /* 0..3 */
 	int fusion;            /* wl_fusion */
-	int attn_impl;         /* 0: flash, 1: naive (scores in HBM) */
+	int attn_impl;         /* wl_attn_impl */
 	int overlap;           /* the framework overlaps collectives with compute */
 } wl_scenario;
+
+/* attention kernels: the chip's native fused kernel (FlashAttention-2 on
+ * Ampere, -3 on Hopper), framework ops with the score matrix in memory, or
+ * FlashAttention-2's warp-synchronous MMA code on any chip */
+typedef enum { ATTN_FLASH, ATTN_NAIVE, ATTN_FLASH2 } wl_attn_impl;
 
 extern const cfg_key wl_run_keys[];
 extern const size_t wl_run_nkeys;
@@ -170,7 +175,7 @@ typedef struct {
 	char reason[256];
 	/* pipeline: bytes sent between stages per micro-batch */
 	double p2p_bytes;
-	int attn_naive;       /* scores materialized in memory (scenario attn_impl) */
+	int attn_impl;        /* wl_attn_impl of the scenario */
 	int steady;           /* decode: the pipeline stays full from token to token */
 } wl_graph;
 
