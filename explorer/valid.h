@@ -44,6 +44,8 @@ typedef enum {
 	VM_TOKENS_CHIP,       /* run: tokens/s per chip */
 	VM_TPOT_MS,           /* run decode/serve: time per output token, ms */
 	VM_LAYERS_MS,         /* run: time_s minus embedding, head and optimizer kernels, ms */
+	VM_WALL_COMPILED_MS,  /* as wall_ms for a torch.compile'd function (compiled-call round trip) */
+	VM_WALL_COMPILED_GELEMS, /* as wall_gelems_per_s for a torch.compile'd function */
 	VM_COUNT
 } xp_vmetric;
 extern const char *const xp_vmetric_names[];     /* NULL-terminated */

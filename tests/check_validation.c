@@ -85,6 +85,12 @@ START_TEST(metric_conversions)
 	REL_EQ(v, 16.777216, 1e-12);
 	ck_assert(xp_vmetric_convert(VM_WALL_GELEMS, &in, &v, err, sizeof err) == 0);
 	REL_EQ(v, 16.777216 / 1.020, 1e-12);
+	/* the same op behind @torch.compile pays the compiled-call host path
+	 * (45 us) instead: 1 ms + 45 us, and 1.045 ms as wall_compiled_ms */
+	ck_assert(xp_vmetric_convert(VM_WALL_COMPILED_GELEMS, &in, &v, err, sizeof err) == 0);
+	REL_EQ(v, 16.777216 / 1.045, 1e-12);
+	ck_assert(xp_vmetric_convert(VM_WALL_COMPILED_MS, &in, &v, err, sizeof err) == 0);
+	REL_EQ(v, 1.045, 1e-12);
 	/* causal fwd+bwd attention, B 2, S 4096, H 16, d 128 in 2 ms */
 	memset(&in, 0, sizeof in);
 	in.time_s = 2e-3, in.kbatch = 2, in.kseq = 4096, in.heads = 16, in.head_dim = 128, in.causal = 1, in.backward = 1;
