@@ -74,6 +74,9 @@ const cfg_key arch_keys[] = {
 	F("system.scaleout_bandwidth_GBps", system.scaleout_bandwidth_GBps, "GB/s", 0, 0, 1e6, "scale-out bandwidth per chip per direction"),
 	F("system.scaleout_latency_us", system.scaleout_latency_us, "us", 5, 0, 1e4, "scale-out latency"),
 	F("system.scaleout_efficiency", system.scaleout_efficiency, "", 0.8, 0.05, 1.0, "achievable fraction of scale-out bandwidth"),
+	B("system.nccl_protocols", system.nccl_protocols, 0,
+	  "ring all-reduce/all-gather/reduce-scatter priced as NCCL does (src/graph/tuning.cc): a base latency per "
+	  "collective plus a per-step latency, for the cheapest of its LL, LL128 and Simple protocols"),
 
 	F("power.tdp_W", power.tdp_W, "W", 0, 0, 1e5, "thermal design power per chip"),
 	F("power.idle_W", power.idle_W, "W", 0, 0, 1e5, "power when idle"),

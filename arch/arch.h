@@ -139,6 +139,7 @@ typedef struct {
 		double scaleout_bandwidth_GBps;  /* per chip, per direction */
 		double scaleout_latency_us;
 		double scaleout_efficiency;
+		int nccl_protocols;        /* 1: ring collectives follow NCCL's protocol cost model */
 	} system;
 
 	struct {

@@ -179,6 +179,43 @@ static void lower_flash(const arch_t *a, const wl_op *op, int impl, sim_kernel *
 
 /* ---- collectives ---------------------------------------------------- */
 
+/* NCCL's own cost model of a ring collective (NVIDIA/nccl src/graph/tuning.cc,
+ * ncclTopoTuneModel / ncclTopoGetAlgoTime): time = baseLat + nsteps * hwLat +
+ * bytes / algBW, for each protocol LL, LL128, Simple; NCCL runs the one its
+ * model says is fastest for the message.  Ring values of that table, in us:
+ * baseLat {3.6, 10.0, 8.4}; hwLat over NVLink {0.47, 1.9, 3.4} and over the
+ * network {2.7, 4.0, 9.6}.  Bandwidth: LL moves 8 bytes per 16 (flag words)
+ * and is modelled at 1/4 of the bus bandwidth for all-reduce (1/3 for the
+ * others), LL128 at 0.92 (120 of 128 bytes), Simple at the full bandwidth.
+ * The chip's own scale-up/scale-out efficiency stays the Simple bandwidth. */
+static const double nccl_base_us[3] = {3.6, 10.0, 8.4};
+static const double nccl_hop_us[2][3] = {{0.47, 1.9, 3.4}, {2.7, 4.0, 9.6}};
+
+static double nccl_bw_factor(int proto, int coll, int nodes)
+{
+	if (proto == 0)
+		return (nodes > 1 || coll == COLL_ALLREDUCE) ? 0.25 : 1.0 / 3.0;
+	return proto == 1 ? 0.92 : 1.0;
+}
+
+/* the protocol with the least modelled time for `bytes` over a ring of
+ * `inner` chips per node and `nodes` nodes (the phases kern_collective builds) */
+static int nccl_pick(int coll, double bytes, int inner, int nodes, double up_bw, double out_bw)
+{
+	int rs = coll == COLL_ALLREDUCE ? 2 : 1, best = 2;
+	double tbest = INFINITY;
+	for (int p = 0; p < 3; p++) {
+		double f = nccl_bw_factor(p, coll, nodes), t = nccl_base_us[p] * 1e-6;
+		if (inner > 1)
+			t += rs * (inner - 1) * (nccl_hop_us[0][p] * 1e-6 + bytes / inner / (up_bw * f));
+		if (nodes > 1)
+			t += rs * (nodes - 1) * (nccl_hop_us[1][p] * 1e-6 + bytes / inner / nodes / (out_bw * f));
+		if (t < tbest)
+			tbest = t, best = p;
+	}
+	return best;
+}
+
 int kern_collective(const arch_t *a, int coll, double bytes, int group, sim_kernel *sk, kern_info *ki)
 {
 	memset(sk, 0, sizeof *sk);
@@ -200,12 +237,30 @@ int kern_collective(const arch_t *a, int coll, double bytes, int group, sim_kern
 	}
 	/* ring steps per phase: all-reduce = reduce-scatter + all-gather */
 	int rs = coll == COLL_ALLREDUCE ? 2 : 1;
+	int ring = coll == COLL_ALLREDUCE || coll == COLL_ALLGATHER || coll == COLL_REDUCESCATTER;
+	int proto = -1;   /* NCCL protocol chosen, -1: plain link model */
+	if (ring && a->system.nccl_protocols && group > 1)
+		proto = nccl_pick(coll, bytes, inner, nodes, up_bw, out_bw);
 	switch (coll) {
 	case COLL_ALLREDUCE:
 	case COLL_ALLGATHER:
 	case COLL_REDUCESCATTER:
 		/* hierarchical ring: inside the scale-up domain on the full payload,
 		 * then across nodes on this chip's 1/inner share */
+		if (proto >= 0) {
+			/* NCCL: the collective's base latency (launch and protocol set-up),
+			 * then the ring steps at the protocol's per-hop latency and bandwidth */
+			sim_phase *p = &sk->ph[sk->nphases++];
+			p->steps = 1;
+			p->bytes_per_step = 0;
+			p->bw_Bps = up_bw;
+			p->latency_s = nccl_base_us[proto] * 1e-6;
+			p->link = 0;
+			double f = nccl_bw_factor(proto, coll, nodes);
+			up_bw *= f, out_bw *= f;
+			up_lat = nccl_hop_us[0][proto] * 1e-6;
+			out_lat = nccl_hop_us[1][proto] * 1e-6;
+		}
 		if (inner > 1) {
 			sim_phase *p = &sk->ph[sk->nphases++];
 			p->steps = rs * (inner - 1);
@@ -263,8 +318,9 @@ int kern_collective(const arch_t *a, int coll, double bytes, int group, sim_kern
 		for (int i = 0; i < sk->nphases; i++)
 			t += sk->ph[i].steps * (sk->ph[i].latency_s + sk->ph[i].bytes_per_step / sk->ph[i].bw_Bps);
 		ki->ideal_mem_s = t;
-		snprintf(ki->tiling, sizeof ki->tiling, "%s over %d chips (%d x %d)%s", wl_coll_names[coll], group, inner,
-		         nodes, nodes > 1 ? " hierarchical" : "");
+		static const char *pn[3] = {" nccl LL", " nccl LL128", " nccl Simple"};
+		snprintf(ki->tiling, sizeof ki->tiling, "%s over %d chips (%d x %d)%s%s", wl_coll_names[coll], group, inner,
+		         nodes, nodes > 1 ? " hierarchical" : "", proto >= 0 ? pn[proto] : "");
 	}
 	return 0;
 }

@@ -19,7 +19,7 @@
 #include <stddef.h>
 
 #define SIM_MAX_TILE_CLASSES 6
-#define SIM_MAX_PHASES 2
+#define SIM_MAX_PHASES 3   /* a collective's base latency, then its scale-up and scale-out rings */
 
 /* A class of identical tiles of one kernel. */
 typedef struct {

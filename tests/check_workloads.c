@@ -33,12 +33,14 @@ START_TEST(collectives_match_closed_forms)
 	for (int p = 2; p <= 8; p *= 2) {
 		char args[256];
 		/* ring all-reduce: 2(p-1) steps of S/p */
-		snprintf(args, sizeof args, "kernel --arch h100 --op allreduce --bytes %.0f --chips %d --json", S, p);
+		snprintf(args, sizeof args,
+		         "kernel --arch h100 --op allreduce --bytes %.0f --chips %d -s arch.system.nccl_protocols=false --json", S, p);
 		double t = cli_num(args, "time_s");
 		double ring = 2.0 * (p - 1) * (lat + S / p / bw);
 		ck_assert_msg(fabs(t / ring - 1) < 1e-6, "all-reduce p=%d: %.6g vs %.6g", p, t, ring);
 		/* all-gather: p-1 steps of S/p */
-		snprintf(args, sizeof args, "kernel --arch h100 --op allgather --bytes %.0f --chips %d --json", S, p);
+		snprintf(args, sizeof args,
+		         "kernel --arch h100 --op allgather --bytes %.0f --chips %d -s arch.system.nccl_protocols=false --json", S, p);
 		t = cli_num(args, "time_s");
 		ck_assert_msg(fabs(t / ((p - 1) * (lat + S / p / bw)) - 1) < 1e-6, "all-gather p=%d", p);
 	}
@@ -46,7 +48,8 @@ START_TEST(collectives_match_closed_forms)
 	 * payload, then across nodes on 1/8 of it over the scale-out network */
 	double obw = a.system.scaleout_bandwidth_GBps * 1e9 * a.system.scaleout_efficiency;
 	double olat = a.system.scaleout_latency_us * 1e-6;
-	double t = cli_num("kernel --arch h100 --op allreduce --bytes 1e9 --chips 16 --json", "time_s");
+	double t = cli_num("kernel --arch h100 --op allreduce --bytes 1e9 --chips 16 -s arch.system.nccl_protocols=false --json",
+	                   "time_s");
 	double hier = 2.0 * 7 * (lat + S / 8 / bw) + 2.0 * 1 * (olat + S / 8 / 2 / obw);
 	ck_assert_msg(fabs(t / hier - 1) < 1e-6, "hierarchical %.6g vs %.6g", t, hier);
 	/* all-to-all of a fixed per-chip payload grows with the group */
@@ -58,6 +61,46 @@ START_TEST(collectives_match_closed_forms)
 		ck_assert_msg(ta > prev, "all-to-all over %d chips %.4g <= %.4g", p, ta, prev);
 		prev = ta;
 	}
+}
+END_TEST
+
+/* NCCL's ring cost model (src/graph/tuning.cc), worked by hand for 8 H100s
+ * (bus bandwidth 450 GB/s x 0.82 = 369 GB/s, 14 ring steps of S/8):
+ *  64 KiB: LL     3.6 + 14 x (0.47 + 8192 B / (369/4 GB/s))  = 11.42 us  <- least
+ *          LL128 10.0 + 14 x (1.9  + 8192 B / (369x0.92))    = 36.94 us
+ *          Simple 8.4 + 14 x (3.4  + 8192 B / 369 GB/s)      = 56.31 us
+ *  1 GB:   Simple 8.4 + 14 x (3.4 + 1.25e8 B / 369 GB/s)     = 4798.5 us <- least
+ *          LL128 10.0 + 14 x (1.9 + 1.25e8 B / 339.5 GB/s)   = 5191 us */
+START_TEST(nccl_protocol_cost_model)
+{
+	double small = cli_num("kernel --arch h100 --op allreduce --bytes 65536 --chips 8 --json", "time_s");
+	double ll = (3.6 + 14 * (0.47 + 8192.0 / (369e9 / 4) * 1e6)) * 1e-6;
+	ck_assert_msg(fabs(small / ll - 1) < 1e-3, "64 KiB all-reduce %.6g s vs LL %.6g s", small, ll);
+	double big = cli_num("kernel --arch h100 --op allreduce --bytes 1e9 --chips 8 --json", "time_s");
+	double simple = (8.4 + 14 * (3.4 + 1.25e8 / 369e9 * 1e6)) * 1e-6;
+	ck_assert_msg(fabs(big / simple - 1) < 1e-3, "1 GB all-reduce %.6g s vs Simple %.6g s", big, simple);
+}
+END_TEST
+
+/* 8-bit GEMMs leave the hidden states 16-bit: an FP8 prefill all-reduces the
+ * same T x d x 2 bytes as a BF16 one, so the TP all-reduce takes as long as
+ * `kernel --op allreduce` of 128 x 4096 x 2 bytes over 2 chips. */
+START_TEST(fp8_serving_reduces_16bit_hidden_states)
+{
+	static const char *dts[] = {"fp8", "bf16"};
+	double t_ar[2];
+	for (int i = 0; i < 2; i++) {
+		char args[256];
+		snprintf(args, sizeof args,
+		         "run --arch h100 --model llama3-8b --phase prefill --seq 128 --tp 2 --dtype %s --json", dts[i]);
+		ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
+		const char *k = strstr(out, "\"name\":\"tp-allreduce-attn\"");
+		ck_assert_msg(k != NULL, "no tp-allreduce-attn kernel");
+		t_ar[i] = t_json_num(k, "time_s");
+	}
+	double one = cli_num("kernel --arch h100 --op allreduce --bytes 1048576 --chips 2 --json", "time_s");
+	ck_assert_msg(fabs(t_ar[0] / one - 1) < 1e-6, "fp8 all-reduce %.6g vs 1 MiB %.6g", t_ar[0], one);
+	ck_assert_msg(fabs(t_ar[0] / t_ar[1] - 1) < 1e-6, "fp8 %.6g vs bf16 %.6g", t_ar[0], t_ar[1]);
 }
 END_TEST
 
@@ -200,6 +243,8 @@ Suite *suite_workloads(void)
 	TCase *tc = tcase_create("parallelism");
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, collectives_match_closed_forms);
+	tcase_add_test(tc, nccl_protocol_cost_model);
+	tcase_add_test(tc, fp8_serving_reduces_16bit_hidden_states);
 	tcase_add_test(tc, pipeline_bubble);
 	tcase_add_test(tc, memory_fits_as_published);
 	tcase_add_test(tc, moe_reads_active_experts_and_busiest_sets_pace);

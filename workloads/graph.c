@@ -23,7 +23,8 @@ typedef struct {
 	const arch_t *a;
 	const wl_model *m;
 	const wl_scenario *s;
-	double eb;       /* bytes per element of activations/weights */
+	double eb;       /* bytes per element of the GEMM operands (weights) */
+	double aeb;      /* bytes per element of the hidden states between GEMMs */
 	int t;           /* tensor-parallel degree */
 	int recomputed;  /* ops being added are recomputation */
 	int in_bwd;      /* building backward ops (bias grads are reductions in dW) */
@@ -118,9 +119,9 @@ static void vec(bld *b, int kind, int cls, const char *name, double elems, doubl
 		return;
 	wl_op *op = add_op(b, kind, cls, name);
 	op->elems = elems;
-	op->bytes_in = in_elems * b->eb;
-	op->bytes_ext = ext_elems * b->eb;
-	op->bytes_out = out_elems * b->eb;
+	op->bytes_in = in_elems * b->aeb;
+	op->bytes_ext = ext_elems * b->aeb;
+	op->bytes_out = out_elems * b->aeb;
 	op->vflops = elems * flops_per_elem;
 	op->flops = op->vflops;
 }
@@ -280,7 +281,7 @@ static void layer_fwd(bld *b, long mb, long q, long kv, int moe, double train_to
 		attention(b, "attention", mb, q, kv, h, kvh, hd, causal, 0);
 		gemm(b, "o-proj", T, (long)d, (long)h * hd, 1, 1);
 	}
-	comm(b, "tp-allreduce-attn", COLL_ALLREDUCE, T * d * b->eb, t, 0);
+	comm(b, "tp-allreduce-attn", COLL_ALLREDUCE, T * d * b->aeb, t, 0);
 	dropout(b, "dropout-attn", T * d);
 	vec(b, OP_ELEM, CLS_ELEM, "residual-attn", T * d, 2 * T * d, T * d, T * d, 1);
 	vec(b, OP_NORM, CLS_NORM, "norm-ffn", T * d, T * d, T * d, T * d, m->norm == NORM_LAYER ? 8 : 5);
@@ -301,7 +302,7 @@ static void layer_fwd(bld *b, long mb, long q, long kv, int moe, double train_to
 		double local_experts = E / ep;
 		gemm(b, "router", T, m->n_experts, (long)d, 1, 1);
 		vec(b, OP_ROUTE, CLS_OTHER, "route-topk", (double)T * E, (double)T * E, 0, (double)T * k, 4);
-		comm(b, "ep-dispatch", COLL_ALLTOALL, (double)T * k * d * b->eb, ep, 0);
+		comm(b, "ep-dispatch", COLL_ALLTOALL, (double)T * k * d * b->aeb, ep, 0);
 		/* token-to-expert assignments in the EP group; the busiest expert takes
 		 * skew x the mean, capped by the capacity factor (the rest is dropped) */
 		double assign = group_tokens * k, mean = assign / E;
@@ -337,10 +338,10 @@ static void layer_fwd(bld *b, long mb, long q, long kv, int moe, double train_to
 			gemm(b, "shared-up", T, nmat_in * sff, (long)d, 1, 1);
 			gemm(b, "shared-down", T, (long)d, sff, 1, 1);
 		}
-		comm(b, "ep-combine", COLL_ALLTOALL, (double)T * k * d * b->eb, ep, 0);
+		comm(b, "ep-combine", COLL_ALLTOALL, (double)T * k * d * b->aeb, ep, 0);
 		vec(b, OP_ROUTE, CLS_OTHER, "combine-scatter", (double)T * k * d, (double)T * k * d, 0, T * d, 2);
 	}
-	comm(b, "tp-allreduce-ffn", COLL_ALLREDUCE, T * d * b->eb, t, 0);
+	comm(b, "tp-allreduce-ffn", COLL_ALLREDUCE, T * d * b->aeb, t, 0);
 	dropout(b, "dropout-ffn", T * d);
 	vec(b, OP_ELEM, CLS_ELEM, "residual-ffn", T * d, 2 * T * d, T * d, T * d, 1);
 }
@@ -373,7 +374,7 @@ static void layer_bwd_from(bld *b, int first, int last)
 		default: {
 			snprintf(nm, sizeof nm, "%.30s.bwd", o.name);
 			double e = o.elems;
-			vec(b, o.kind, o.cls, nm, e, 2 * o.bytes_in / b->eb, o.bytes_ext / b->eb, o.bytes_in / b->eb,
+			vec(b, o.kind, o.cls, nm, e, 2 * o.bytes_in / b->aeb, o.bytes_ext / b->aeb, o.bytes_in / b->aeb,
 			    2 * o.vflops / (e > 0 ? e : 1));
 			break;
 		}
@@ -519,7 +520,15 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 	sram_place(a, m, &sc);
 	if (wl_parallel_resolve(a, m, &sc, err, errlen))
 		return -1;
-	bld b = {g, a, m, &sc, arch_dtype_bytes((arch_dtype)sc.dtype), sc.tp, 0, 0, {0, 0}, 1};
+	/* 8-bit GEMMs (FP8 / INT8 serving) quantize only the GEMM operands: the
+	 * hidden states between GEMMs (norms, residual stream, TP all-reduce, the
+	 * MoE dispatch) stay 16-bit.  TensorRT-LLM's FP8Linear quantizes its input,
+	 * multiplies in FP8 and dequantizes the product back to the model dtype
+	 * (tensorrt_llm/quantization/layers.py, FP8Linear.forward: quantize ->
+	 * dequantize(..., self.dtype) -> multiply_gather); its all-reduce plugin
+	 * then reduces that 16-bit tensor. */
+	double eb0 = arch_dtype_bytes((arch_dtype)sc.dtype);
+	bld b = {g, a, m, &sc, eb0, eb0 < 2 ? 2 : eb0, sc.tp, 0, 0, {0, 0}, 1};
 	g->chips = sc.chips, g->tp = sc.tp, g->pp = sc.pp, g->dp = sc.dp, g->ep = sc.ep, g->vpp = sc.vpp;
 	g->feasible = 1;
 	g->attn_impl = sc.attn_impl;
@@ -644,7 +653,7 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 			comm(&b, "dp-allgather", COLL_ALLGATHER, p_chip * 2, sc.dp, 0);
 			end_seg(&b);
 		}
-		g->p2p_bytes = pp > 1 ? (double)T * d * eb : 0;
+		g->p2p_bytes = pp > 1 ? (double)T * d * b.aeb : 0;
 		double tokens = (double)sc.batch * S;
 		g->tokens = tokens;
 		g->model_flops = 6.0 * N_mm * tokens + 12.0 * L * h * hd * (double)S * tokens;
@@ -704,7 +713,7 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 			end_seg(&b);
 			g->steps = sc.gen;
 		}
-		g->p2p_bytes = pp > 1 ? (double)B * q * d * eb : 0;
+		g->p2p_bytes = pp > 1 ? (double)B * q * d * b.aeb : 0;
 		/* tokens and model FLOPs (inference: 2 per MAC of the needed work;
 		 * the head only where logits are computed: a prompt's last token) */
 		double attn_per_tok_ctx = 4.0 * L * h * hd;   /* per token per context position */
