@@ -131,6 +131,7 @@ typedef struct {
 	int coll;             /* wl_coll */
 	double comm_bytes;    /* payload per chip */
 	int group;            /* chips in the group */
+	int local;            /* members of the group per node (0: packed, as many as fit) */
 	int scaleout;         /* group spans nodes: hierarchical */
 	int overlap;          /* may overlap with compute of the same segment */
 	/* accounting */
