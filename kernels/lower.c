@@ -379,6 +379,8 @@ int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_naive, 
 	ki->recomputed = op->recomputed;
 	if (op->kind != OP_ATTN && op->kind != OP_COMM && op->kind != OP_GEMM)
 		ki->flops = op->flops;
+	if (op->kind == OP_COPY && op->repeat > 1)
+		sk->count = op->repeat;
 	return 1;
 no_tiling:
 	snprintf(err, errlen, "%s: no tiling fits %.0f KiB of core SRAM", op->name, a->core.sram_KiB);

@@ -248,6 +248,22 @@ START_TEST(ring_latency_and_zero3_per_weight_collectives)
 	}
 	/* prefetching hides part of the collectives behind compute */
 	ck_assert_msg(step[1] < step[0], "overlapped %.6g vs blocking %.6g", step[1], step[0]);
+
+	/* tensor-list collectives: PyTorch copies each rank's chunk with its own
+	 * kernel, 64 per collective: (26 + 9) x 64 = 2240 copies, each at least a
+	 * launch (4 us on a100) on the blocking critical path */
+	char args[1024];
+	snprintf(args, sizeof args, "%s -s run.overlap=0 -s run.coll_lists=1", base);
+	ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
+	double lists = t_json_num(out, "time_s"), copies = 0;
+	for (const char *p = out; (p = strstr(p, "-copy-")) != NULL; p++) {
+		const char *c = strstr(p, "\"count\":");
+		ck_assert_ptr_nonnull(c);
+		copies += atof(c + 8);
+	}
+	ck_assert_msg(copies == 35 * 64, "%g copies", copies);
+	ck_assert_msg(lists - step[0] >= 2240 * 4e-6, "copies add %.6g s", lists - step[0]);
+	ck_assert_msg(lists - step[0] < 2240 * 20e-6, "copies add %.6g s", lists - step[0]);
 }
 END_TEST
 

@@ -172,6 +172,23 @@ static void comm(bld *b, const char *name, int coll, double bytes, int group, in
 	op->group = group;
 	op->overlap = overlap && b->s->overlap;
 	op->scaleout = group > b->a->system.chips_per_node;
+	/* A collective called with one tensor per rank (torch.distributed
+	 * all_gather / reduce_scatter with tensor lists, as DeepSpeed ZeRO of
+	 * 2020-21 called them: partition_parameters.py _allgather_param passes
+	 * world_size views): PyTorch's ProcessGroupNCCL runs the collective on a
+	 * flat buffer and copies each rank's chunk between it and the list with
+	 * its own copy_ kernel, group-size copies of bytes/group per collective
+	 * (ProcessGroupNCCL.cpp allgather: "Copy the flattened output tensors to
+	 * the outputs"; reduce_scatter: flatten_for_scatter_gather).  Each copy
+	 * pays a launch, so the cost grows with the group like the ring's. */
+	if (b->s->coll_lists && (coll == COLL_ALLGATHER || coll == COLL_REDUCESCATTER)) {
+		wl_op *cp = add_op(b, OP_COPY, CLS_OTHER, coll == COLL_ALLGATHER ? "allgather-copy-out" : "reduce-scatter-copy-in");
+		double chunk = bytes / group;
+		cp->elems = chunk / b->eb;
+		cp->bytes_in = chunk;
+		cp->bytes_out = chunk;
+		cp->repeat = group;
+	}
 }
 
 /* A collective over the data-parallel group.  Rank order as Megatron-LM
@@ -184,7 +201,7 @@ static void comm_dp(bld *b, const char *name, int coll, double bytes, int overla
 	int n0 = b->g->nops;
 	comm(b, name, coll, bytes, b->dp, overlap);
 	if (b->g->nops > n0 && b->t > 1) {
-		wl_op *op = &b->g->ops[b->g->nops - 1];
+		wl_op *op = &b->g->ops[n0];   /* the collective (its copies follow) */
 		int per = b->a->system.chips_per_node / b->t;
 		op->local = per > 1 ? per : 1;
 		op->scaleout = op->group > op->local;
@@ -405,14 +422,19 @@ static void layer_bwd_from(bld *b, int first, int last)
 			snprintf(nm, sizeof nm, "%.30s.bwd", o.name);
 			attention(b, nm, o.batch, o.q_len, o.kv_len, o.heads, o.kv_heads, o.head_dim, o.causal, 1);
 			break;
+		case OP_COPY:
+			break;   /* a collective's copies: the collective emits its own */
 		case OP_COMM:
 			if (!strncmp(o.name, "zero3-allgather", 15))
 				break;   /* a forward gather: the backward gathers before its GEMM */
 			snprintf(nm, sizeof nm, "%.30s.bwd", o.name);
-			comm(b, nm, o.coll, o.comm_bytes, o.group, o.overlap);
-			if (b->g->nops > 0 && b->g->ops[b->g->nops - 1].kind == OP_COMM) {
-				b->g->ops[b->g->nops - 1].local = o.local;
-				b->g->ops[b->g->nops - 1].scaleout = o.scaleout;
+			{
+				int n0 = b->g->nops;
+				comm(b, nm, o.coll, o.comm_bytes, o.group, o.overlap);
+				if (b->g->nops > n0) {
+					b->g->ops[n0].local = o.local;
+					b->g->ops[n0].scaleout = o.scaleout;
+				}
 			}
 			break;
 		default: {
