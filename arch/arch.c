@@ -69,10 +69,10 @@ const cfg_key arch_keys[] = {
 	I("system.chips_per_node", system.chips_per_node, "", 8, 1, 100000, "chips in one scale-up domain"),
 	E("system.topology", system.topology, arch_topology_names, TOPO_SWITCH, "switch | torus2d | torus3d | mesh"),
 	F("system.scaleup_bandwidth_GBps", system.scaleup_bandwidth_GBps, "GB/s", 0, 0, 1e6, "scale-up bandwidth per chip per direction"),
-	F("system.scaleup_latency_us", system.scaleup_latency_us, "us", 1, 0, 1e4, "scale-up per-hop latency"),
+	F("system.scaleup_latency_us", system.scaleup_latency_us, "us", 1, 0, 1e4, "latency of one collective ring step (hop) on the scale-up link"),
 	F("system.scaleup_efficiency", system.scaleup_efficiency, "", 0.8, 0.05, 1.0, "achievable fraction of scale-up bandwidth"),
 	F("system.scaleout_bandwidth_GBps", system.scaleout_bandwidth_GBps, "GB/s", 0, 0, 1e6, "scale-out bandwidth per chip per direction"),
-	F("system.scaleout_latency_us", system.scaleout_latency_us, "us", 5, 0, 1e4, "scale-out latency"),
+	F("system.scaleout_latency_us", system.scaleout_latency_us, "us", 5, 0, 1e4, "latency of one collective ring step (hop) across the scale-out network"),
 	F("system.scaleout_efficiency", system.scaleout_efficiency, "", 0.8, 0.05, 1.0, "achievable fraction of scale-out bandwidth"),
 	B("system.nccl_protocols", system.nccl_protocols, 0,
 	  "ring all-reduce/all-gather/reduce-scatter priced as NCCL does (src/graph/tuning.cc): a base latency per "

@@ -74,6 +74,6 @@ double kern_tile_mac_cycles(const arch_t *a, int dtype, long bm, long bn, long k
 double kern_systolic_cycles(long rows, long cols, long m, long n, long k);
 
 /* Collective: the phases of a collective on the chip's links. */
-int kern_collective(const arch_t *a, int coll, double bytes, int group, sim_kernel *sk, kern_info *ki);
+int kern_collective(const arch_t *a, int coll, double bytes, int group, int local, sim_kernel *sk, kern_info *ki);
 
 #endif

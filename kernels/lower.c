@@ -199,7 +199,8 @@ static double nccl_bw_factor(int proto, int coll, int nodes)
 }
 
 /* the protocol with the least modelled time for `bytes` over a ring of
- * `inner` chips per node and `nodes` nodes (the phases kern_collective builds) */
+ * `inner` chips per node and `nodes` nodes (the phases kern_collective builds:
+ * nodes x (inner-1) scale-up hops and nodes-1 network hops per phase) */
 static int nccl_pick(int coll, double bytes, int inner, int nodes, double up_bw, double out_bw)
 {
 	int rs = coll == COLL_ALLREDUCE ? 2 : 1, best = 2;
@@ -207,7 +208,7 @@ static int nccl_pick(int coll, double bytes, int inner, int nodes, double up_bw,
 	for (int p = 0; p < 3; p++) {
 		double f = nccl_bw_factor(p, coll, nodes), t = nccl_base_us[p] * 1e-6;
 		if (inner > 1)
-			t += rs * (inner - 1) * (nccl_hop_us[0][p] * 1e-6 + bytes / inner / (up_bw * f));
+			t += rs * nodes * (inner - 1) * (nccl_hop_us[0][p] * 1e-6 + bytes / inner / nodes / (up_bw * f));
 		if (nodes > 1)
 			t += rs * (nodes - 1) * (nccl_hop_us[1][p] * 1e-6 + bytes / inner / nodes / (out_bw * f));
 		if (t < tbest)
@@ -216,13 +217,17 @@ static int nccl_pick(int coll, double bytes, int inner, int nodes, double up_bw,
 	return best;
 }
 
-int kern_collective(const arch_t *a, int coll, double bytes, int group, sim_kernel *sk, kern_info *ki)
+int kern_collective(const arch_t *a, int coll, double bytes, int group, int local, sim_kernel *sk, kern_info *ki)
 {
 	memset(sk, 0, sizeof *sk);
 	sk->is_comm = 1;
 	sk->count = 1;
 	int per_node = a->system.chips_per_node;
-	int inner = group < per_node ? group : per_node;
+	/* members of the group that share a node: all of a node when the group
+	 * is packed (local <= 0); fewer when its ranks are strided across nodes
+	 * (a data-parallel group beside tensor parallelism) */
+	int cap = local > 0 && local < per_node ? local : per_node;
+	int inner = group < cap ? group : cap;
 	int nodes = (group + inner - 1) / inner;
 	double up_bw = a->system.scaleup_bandwidth_GBps * 1e9 * a->system.scaleup_efficiency;
 	double out_bw = a->system.scaleout_bandwidth_GBps * 1e9 * a->system.scaleout_efficiency;
@@ -245,8 +250,17 @@ int kern_collective(const arch_t *a, int coll, double bytes, int group, sim_kern
 	case COLL_ALLREDUCE:
 	case COLL_ALLGATHER:
 	case COLL_REDUCESCATTER:
-		/* hierarchical ring: inside the scale-up domain on the full payload,
-		 * then across nodes on this chip's 1/inner share */
+		/* Bandwidth: a ring moves the payload inside the scale-up domain
+		 * and each chip's 1/inner share across nodes (what a hierarchical
+		 * ring does, and what a flat ring with one channel per NIC moves per
+		 * link).  Latency: one ring over all `group` ranks, as NCCL runs
+		 * all-gather / reduce-scatter (ring only) and a ring all-reduce:
+		 * group-1 steps per phase, of which nodes-1 cross the network and the
+		 * rest are scale-up hops, each step paying its hop's latency (NCCL
+		 * tuning model: latency = (nsteps - nInterSteps) * intraLat +
+		 * nInterSteps * interLat, NVIDIA/nccl src/graph/tuning.cc).  So the
+		 * latency term grows with the whole group, not with inner + nodes:
+		 * a 1536-rank all-gather takes 1535 steps, not 7 + 191. */
 		if (proto >= 0) {
 			/* NCCL: the collective's base latency (launch and protocol set-up),
 			 * then the ring steps at the protocol's per-hop latency and bandwidth */
@@ -263,8 +277,8 @@ int kern_collective(const arch_t *a, int coll, double bytes, int group, sim_kern
 		}
 		if (inner > 1) {
 			sim_phase *p = &sk->ph[sk->nphases++];
-			p->steps = rs * (inner - 1);
-			p->bytes_per_step = bytes / inner;
+			p->steps = rs * nodes * (inner - 1);
+			p->bytes_per_step = bytes / inner / nodes;   /* rs*(inner-1)*bytes/inner in all */
 			p->bw_Bps = up_bw;
 			p->latency_s = up_lat;
 			p->link = 0;
@@ -440,7 +454,7 @@ int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_impl, s
 		lower_flash(a, op, attn_impl, sk, ki);
 		break;
 	case OP_COMM:
-		if (kern_collective(a, op->coll, op->comm_bytes, op->group, sk, ki)) {
+		if (kern_collective(a, op->coll, op->comm_bytes, op->group, op->local, sk, ki)) {
 			snprintf(err, errlen, "%s: unknown collective", op->name);
 			return -1;
 		}
@@ -458,6 +472,8 @@ int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_impl, s
 	ki->recomputed = op->recomputed;
 	if (op->kind != OP_ATTN && op->kind != OP_COMM && op->kind != OP_GEMM)
 		ki->flops = op->flops;
+	if (op->kind == OP_COPY && op->repeat > 1)
+		sk->count = op->repeat;
 	return 1;
 no_tiling:
 	snprintf(err, errlen, "%s: no tiling fits %.0f KiB of core SRAM", op->name, a->core.sram_KiB);

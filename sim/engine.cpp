@@ -209,8 +209,11 @@ struct Engine : sc_module {
 			double ts = now_s();
 			run_compute(i, ks);
 			// identical consecutive instances: the rest take as long as this one
-			if (k->count > 1)
+			// (the kernel's time is then that of all of them, as for comm)
+			if (k->count > 1) {
 				wait(dt((k->count - 1) * (now_s() - ts)));
+				ks->time_s = now_s() - ts;
+			}
 		}
 		while (comm_busy || !comm_q.empty())
 			wait(comm_job_done);

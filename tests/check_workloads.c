@@ -44,13 +44,13 @@ START_TEST(collectives_match_closed_forms)
 		t = cli_num(args, "time_s");
 		ck_assert_msg(fabs(t / ((p - 1) * (lat + S / p / bw)) - 1) < 1e-6, "all-gather p=%d", p);
 	}
-	/* hierarchical: 16 chips = 2 nodes of 8: the ring inside the node on the
-	 * payload, then across nodes on 1/8 of it over the scale-out network */
+	/* 16 chips = 2 nodes of 8: the payload inside the node, 1/8 of it across
+	 * nodes over the scale-out network; latency of one ring over all 16
+	 * ranks: 2*(16-2) scale-up steps and 2*(2-1) network steps (NCCL) */
 	double obw = a.system.scaleout_bandwidth_GBps * 1e9 * a.system.scaleout_efficiency;
 	double olat = a.system.scaleout_latency_us * 1e-6;
-	double t = cli_num("kernel --arch h100 --op allreduce --bytes 1e9 --chips 16 -s arch.system.nccl_protocols=false --json",
-	                   "time_s");
-	double hier = 2.0 * 7 * (lat + S / 8 / bw) + 2.0 * 1 * (olat + S / 8 / 2 / obw);
+	double t = cli_num("kernel --arch h100 --op allreduce --bytes 1e9 --chips 16 -s arch.system.nccl_protocols=false --json", "time_s");
+	double hier = 2.0 * 14 * (lat + S / 16 / bw) + 2.0 * 1 * (olat + S / 8 / 2 / obw);
 	ck_assert_msg(fabs(t / hier - 1) < 1e-6, "hierarchical %.6g vs %.6g", t, hier);
 	/* all-to-all of a fixed per-chip payload grows with the group */
 	double prev = 0;
@@ -237,6 +237,84 @@ START_TEST(every_model_every_phase)
 }
 END_TEST
 
+/* A ring collective's latency grows with every rank of the group, and
+ * ZeRO-3 gathers each weight before each use and reduce-scatters each
+ * weight's gradient; a framework that blocks on every gather (DeepSpeed
+ * 2021) serializes all of it with compute. */
+START_TEST(ring_latency_and_zero3_per_weight_collectives)
+{
+	/* 1536 ranks on 192 DGX-A100 nodes, a payload too small to matter: the
+	 * NCCL tuning model for a ring all-gather, Simple protocol, without its
+	 * base term: (1535 - 191) NVLink steps x 3.4 us + 191 network steps x
+	 * 9.6 us = 6403.2 us (NVIDIA/nccl src/graph/tuning.cc, hand-worked) */
+	double t = cli_num("kernel --arch a100 --op allgather --bytes 1536 --chips 1536 "
+	                   "-s arch.system.nccl_protocols=false --json", "time_s");
+	ck_assert_msg(fabs(t / 6403.2e-6 - 1) < 0.01, "1536-rank all-gather %.4g s vs 6.403 ms", t);
+	/* with NCCL's protocol choice such a message goes LL: its 3.6 us base +
+	 * 1344 x 0.47 us + 191 x 2.7 us = 1151.0 us, still ~200x the 8-rank ring */
+	double tll = cli_num("kernel --arch a100 --op allgather --bytes 1536 --chips 1536 --json", "time_s");
+	ck_assert_msg(fabs(tll / 1151.0e-6 - 1) < 0.01, "1536-rank LL all-gather %.4g s vs 1.151 ms", tll);
+	/* the same bytes over 8 ranks in one node: 7 steps, three orders less */
+	double t8 = cli_num("kernel --arch a100 --op allgather --bytes 8 --chips 8 "
+	                    "-s arch.system.nccl_protocols=false --json", "time_s");
+	ck_assert_msg(fabs(t8 / (7 * 3.4e-6) - 1) < 0.01, "8-rank all-gather %.4g s", t8);
+
+	/* 2 layers of 4 weights with full recomputation, plus the LM head: each
+	 * layer weight is gathered 3 times (forward, recomputed forward,
+	 * backward) and reduce-scattered once; the head 2 times and once */
+	const char *base = "run --arch a100 --model gpt3-175b -s model.n_layers=2 -s model.d_model=1024 "
+	                   "-s model.n_heads=16 -s model.n_kv_heads=16 -s model.head_dim=64 -s model.d_ff=4096 "
+	                   "-s model.vocab=32000 --phase train --batch 64 --seq 512 --chips 64 --dp 64 --tp 1 "
+	                   "--zero 3 --recompute full --json";
+	double step[2];
+	for (int ov = 0; ov < 2; ov++) {
+		char args[1024];
+		snprintf(args, sizeof args, "%s -s run.overlap=%d", base, ov);
+		ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
+		step[ov] = t_json_num(out, "time_s");
+		/* walk the kernels: counts of the ZeRO-3 collectives, and the sum of
+		 * every kernel's time */
+		double gathers = 0, scatters = 0, sum = 0, comm = 0;
+		const char *p = strstr(out, "\"kernels\"");
+		ck_assert_ptr_nonnull(p);
+		while ((p = strstr(p, "{\"name\":\"")) != NULL) {
+			p += 9;
+			const char *c = strstr(p, "\"count\":"), *ts = strstr(p, "\"time_s\":");
+			ck_assert(c && ts);
+			double n = atof(c + 8), ti = atof(ts + 9);
+			sum += n * ti;
+			if (!strncmp(p, "zero3-allgather", 15))
+				gathers += n, comm += n * ti;
+			else if (!strncmp(p, "zero3-reduce-scatter", 20))
+				scatters += n, comm += n * ti;
+		}
+		ck_assert_msg(gathers == 2 * 4 * 3 + 2, "%g gathers", gathers);
+		ck_assert_msg(scatters == 2 * 4 + 1, "%g reduce-scatters", scatters);
+		ck_assert(comm > 0.5 * sum);   /* 64 ranks on 8 nodes, a small model: latency-bound */
+		if (ov == 0)   /* blocking: the step is every kernel back to back */
+			ck_assert_msg(fabs(step[0] / sum - 1) < 1e-3, "serial step %.6g vs sum %.6g", step[0], sum);
+	}
+	/* prefetching hides part of the collectives behind compute */
+	ck_assert_msg(step[1] < step[0], "overlapped %.6g vs blocking %.6g", step[1], step[0]);
+
+	/* tensor-list collectives: PyTorch copies each rank's chunk with its own
+	 * kernel, 64 per collective: (26 + 9) x 64 = 2240 copies, each at least a
+	 * launch (4 us on a100) on the blocking critical path */
+	char args[1024];
+	snprintf(args, sizeof args, "%s -s run.overlap=0 -s run.coll_lists=1", base);
+	ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
+	double lists = t_json_num(out, "time_s"), copies = 0;
+	for (const char *p = out; (p = strstr(p, "-copy-")) != NULL; p++) {
+		const char *c = strstr(p, "\"count\":");
+		ck_assert_ptr_nonnull(c);
+		copies += atof(c + 8);
+	}
+	ck_assert_msg(copies == 35 * 64, "%g copies", copies);
+	ck_assert_msg(lists - step[0] >= 2240 * 4e-6, "copies add %.6g s", lists - step[0]);
+	ck_assert_msg(lists - step[0] < 2240 * 20e-6, "copies add %.6g s", lists - step[0]);
+}
+END_TEST
+
 Suite *suite_workloads(void)
 {
 	Suite *s = suite_create("workloads");
@@ -246,6 +324,7 @@ Suite *suite_workloads(void)
 	tcase_add_test(tc, nccl_protocol_cost_model);
 	tcase_add_test(tc, fp8_serving_reduces_16bit_hidden_states);
 	tcase_add_test(tc, pipeline_bubble);
+	tcase_add_test(tc, ring_latency_and_zero3_per_weight_collectives);
 	tcase_add_test(tc, memory_fits_as_published);
 	tcase_add_test(tc, moe_reads_active_experts_and_busiest_sets_pace);
 	tcase_add_test(tc, serve_composes_prefill_and_decode);

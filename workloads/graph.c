@@ -28,7 +28,7 @@ typedef struct {
 	int t;           /* tensor-parallel degree */
 	int recomputed;  /* ops being added are recomputation */
 	int in_bwd;      /* building backward ops (bias grads are reductions in dW) */
-	double z3_bytes[2]; /* ZeRO-3: one dense / MoE layer's weights per chip (0: off) */
+	int z3;          /* ZeRO-3 over dp > 1: weights are gathered before use */
 	int dp;
 } bld;
 
@@ -86,11 +86,25 @@ static void end_seg(bld *b)
 
 static void vec(bld *b, int kind, int cls, const char *name, double elems, double in_elems,
                 double ext_elems, double out_elems, double flops_per_elem);
+static void comm_dp(bld *b, const char *name, int coll, double bytes, int overlap);
 
 static void gemm(bld *b, const char *name, long m, long n, long k, long batch, int weight)
 {
 	if (m <= 0 || n <= 0 || k <= 0 || batch <= 0)
 		return;
+	/* ZeRO-3: the weight's shards are all-gathered before the GEMM that
+	 * uses it, one collective per weight tensor, as DeepSpeed fetches a
+	 * sub-module's parameters (stage3.py fetch_sub_module: one all_gather per
+	 * partitioned parameter; biases and norms under
+	 * stage3_param_persistence_threshold, 1e5 elements, stay whole and are
+	 * not gathered).  The forward, the recomputed forward and the backward
+	 * each gather it: the parameter is released (re-partitioned) after
+	 * every use.  The backward's gathers are emitted by layer_bwd_from. */
+	if (weight && b->z3 && !b->in_bwd) {
+		char nm[48];
+		snprintf(nm, sizeof nm, "zero3-allgather(%.30s)", name);
+		comm_dp(b, nm, COLL_ALLGATHER, (double)n * k * batch * b->eb, 1);
+	}
 	wl_op *op = add_op(b, OP_GEMM, CLS_GEMM, name);
 	op->m = m, op->n = n, op->k = k, op->batch = batch;
 	op->b_is_weight = weight;
@@ -159,6 +173,40 @@ static void comm(bld *b, const char *name, int coll, double bytes, int group, in
 	op->group = group;
 	op->overlap = overlap && b->s->overlap;
 	op->scaleout = group > b->a->system.chips_per_node;
+	/* A collective called with one tensor per rank (torch.distributed
+	 * all_gather / reduce_scatter with tensor lists, as DeepSpeed ZeRO of
+	 * 2020-21 called them: partition_parameters.py _allgather_param passes
+	 * world_size views): PyTorch's ProcessGroupNCCL runs the collective on a
+	 * flat buffer and copies each rank's chunk between it and the list with
+	 * its own copy_ kernel, group-size copies of bytes/group per collective
+	 * (ProcessGroupNCCL.cpp allgather: "Copy the flattened output tensors to
+	 * the outputs"; reduce_scatter: flatten_for_scatter_gather).  Each copy
+	 * pays a launch, so the cost grows with the group like the ring's. */
+	if (b->s->coll_lists && (coll == COLL_ALLGATHER || coll == COLL_REDUCESCATTER)) {
+		wl_op *cp = add_op(b, OP_COPY, CLS_OTHER, coll == COLL_ALLGATHER ? "allgather-copy-out" : "reduce-scatter-copy-in");
+		double chunk = bytes / group;
+		cp->elems = chunk / b->eb;
+		cp->bytes_in = chunk;
+		cp->bytes_out = chunk;
+		cp->repeat = group;
+	}
+}
+
+/* A collective over the data-parallel group.  Rank order as Megatron-LM
+ * builds its groups (mpu/initialize.py): tensor-parallel ranks are adjacent,
+ * a data-parallel group takes every tp-th rank.  So beside tp the dp group
+ * has only chips_per_node / tp members on a node (one when tp fills the
+ * node) and its ring crosses the network on the whole payload. */
+static void comm_dp(bld *b, const char *name, int coll, double bytes, int overlap)
+{
+	int n0 = b->g->nops;
+	comm(b, name, coll, bytes, b->dp, overlap);
+	if (b->g->nops > n0 && b->t > 1) {
+		wl_op *op = &b->g->ops[n0];   /* the collective (its copies follow) */
+		int per = b->a->system.chips_per_node / b->t;
+		op->local = per > 1 ? per : 1;
+		op->scaleout = op->group > op->local;
+	}
 }
 
 /* ---- parallel layout ---------------------------------------------- */
@@ -253,10 +301,6 @@ static void layer_fwd(bld *b, long mb, long q, long kv, int moe, double train_to
 	int kvh = kv_heads_of(m) / t > 0 ? kv_heads_of(m) / t : 1;
 	int causal = m->kind == MODEL_DECODER;
 
-	/* ZeRO-3: the layer's weight shards are gathered while the previous
-	 * layer computes (prefetch), so the collective overlaps */
-	if (b->z3_bytes[moe] > 0 && !b->recomputed)
-		comm(b, "zero3-allgather", COLL_ALLGATHER, b->z3_bytes[moe], b->dp, 1);
 	vec(b, OP_NORM, CLS_NORM, "norm-attn", T * d, T * d, T * d, T * d, m->norm == NORM_LAYER ? 8 : 5);
 	if (m->attention == ATTN_MLA) {
 		/* MLA approximated as its projections plus attention over the
@@ -356,20 +400,43 @@ static void layer_bwd_from(bld *b, int first, int last)
 		char nm[48];
 		switch (o.kind) {
 		case OP_GEMM:
+			/* ZeRO-3: the weight is gathered again for its gradients */
+			if (o.b_is_weight && b->z3) {
+				snprintf(nm, sizeof nm, "zero3-allgather.bwd(%.24s)", o.name);
+				comm_dp(b, nm, COLL_ALLGATHER, (double)o.n * o.k * o.batch * b->eb, 1);
+			}
 			snprintf(nm, sizeof nm, "%.30s.dX", o.name);
 			gemm(b, nm, o.m, o.k, o.n, o.batch, 1);
 			if (o.b_is_weight) {
 				snprintf(nm, sizeof nm, "%.30s.dW", o.name);
 				gemm(b, nm, o.k, o.n, o.m, o.batch, 0);
+				/* ZeRO-3: each weight's gradient is reduce-scattered on its
+				 * own once computed (DeepSpeed partition_parameters.py
+				 * _reduce_scatter_gradients: one reduce_scatter per parameter) */
+				if (b->z3) {
+					snprintf(nm, sizeof nm, "zero3-reduce-scatter(%.20s)", o.name);
+					comm_dp(b, nm, COLL_REDUCESCATTER, (double)o.n * o.k * o.batch * 2, 1);
+				}
 			}
 			break;
 		case OP_ATTN:
 			snprintf(nm, sizeof nm, "%.30s.bwd", o.name);
 			attention(b, nm, o.batch, o.q_len, o.kv_len, o.heads, o.kv_heads, o.head_dim, o.causal, 1);
 			break;
+		case OP_COPY:
+			break;   /* a collective's copies: the collective emits its own */
 		case OP_COMM:
+			if (!strncmp(o.name, "zero3-allgather", 15))
+				break;   /* a forward gather: the backward gathers before its GEMM */
 			snprintf(nm, sizeof nm, "%.30s.bwd", o.name);
-			comm(b, nm, o.coll, o.comm_bytes, o.group, o.overlap);
+			{
+				int n0 = b->g->nops;
+				comm(b, nm, o.coll, o.comm_bytes, o.group, o.overlap);
+				if (b->g->nops > n0) {
+					b->g->ops[n0].local = o.local;
+					b->g->ops[n0].scaleout = o.scaleout;
+				}
+			}
 			break;
 		default: {
 			snprintf(nm, sizeof nm, "%.30s.bwd", o.name);
@@ -528,7 +595,7 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 	 * dequantize(..., self.dtype) -> multiply_gather); its all-reduce plugin
 	 * then reduces that 16-bit tensor. */
 	double eb0 = arch_dtype_bytes((arch_dtype)sc.dtype);
-	bld b = {g, a, m, &sc, eb0, eb0 < 2 ? 2 : eb0, sc.tp, 0, 0, {0, 0}, 1};
+	bld b = {g, a, m, &sc, eb0, eb0 < 2 ? 2 : eb0, sc.tp, 0, 0, 0, 1};
 	g->chips = sc.chips, g->tp = sc.tp, g->pp = sc.pp, g->dp = sc.dp, g->ep = sc.ep, g->vpp = sc.vpp;
 	g->feasible = 1;
 	g->attn_impl = sc.attn_impl;
@@ -544,7 +611,7 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 	int lps, dense_here, moe_here;
 	stage_layers(m, pp, &lps, &dense_here, &moe_here);
 	g->layers_per_stage = lps;
-	double d = m->d_model, eb = b.eb;
+	double d = m->d_model;
 	/* parameters that do matrix work per token: the input embedding is a
 	 * lookup; the output head is a GEMM (Megatron's count includes it) */
 	double embed = m->tied_embeddings ? 0 : (double)m->vocab * d;
@@ -563,8 +630,7 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 		double group_tokens = (double)T * sc.ep;
 		b.dp = sc.dp;
 		if (sc.zero >= 3 && sc.dp > 1) {
-			b.z3_bytes[0] = layer_params_chip(m, 0, t, sc.ep) * eb;
-			b.z3_bytes[1] = layer_params_chip(m, 1, t, sc.ep) * eb;
+			b.z3 = 1;
 		}
 		/* forward of one micro-batch through the stage */
 		if (begin_seg(&b, "embed", ROLE_FWD, 1))
@@ -617,10 +683,6 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 			}
 			b.recomputed = 0;
 			layer_bwd_from(&b, o0, o1);
-			/* ZeRO-3: each layer's gradients are reduce-scattered as soon as
-			 * its backward is done, beside the next layer's backward */
-			if (b.z3_bytes[pass == 0] > 0)
-				comm(&b, "zero3-reduce-scatter", COLL_REDUCESCATTER, b.z3_bytes[pass == 0] / eb * 2, sc.dp, 1);
 			end_seg(&b);
 		}
 		/* gradient sync over dp, then the optimizer */
@@ -629,9 +691,9 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 		if (sc.zero >= 3)
 			;   /* reduce-scattered layer by layer in the backward */
 		else if (sc.zero >= 2)
-			comm(&b, "dp-reduce-scatter", COLL_REDUCESCATTER, p_grad * 2, sc.dp, 0);
+			comm_dp(&b, "dp-reduce-scatter", COLL_REDUCESCATTER, p_grad * 2, 0);
 		else
-			comm(&b, "dp-allreduce", COLL_ALLREDUCE, p_grad * 2, sc.dp, 0);
+			comm_dp(&b, "dp-allreduce", COLL_ALLREDUCE, p_grad * 2, 0);
 		end_seg(&b);
 		begin_seg(&b, "optimizer", ROLE_STEP, 1);
 		double p_opt = sc.zero >= 1 ? p_chip / sc.dp : p_chip;
@@ -650,7 +712,7 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 		if (sc.zero >= 1 && sc.zero < 3) {
 			/* the updated shards are gathered back into full weights */
 			begin_seg(&b, "param-allgather", ROLE_STEP, 1);
-			comm(&b, "dp-allgather", COLL_ALLGATHER, p_chip * 2, sc.dp, 0);
+			comm_dp(&b, "dp-allgather", COLL_ALLGATHER, p_chip * 2, 0);
 			end_seg(&b);
 		}
 		g->p2p_bytes = pp > 1 ? (double)T * d * b.aeb : 0;

@@ -13,7 +13,7 @@ const char *const wl_phase_names[] = {"train", "prefill", "decode", "serve", NUL
 const char *const wl_fusion_names[] = {"eager", "compiler", "megakernel", NULL};
 const char *const wl_recompute_names[] = {"none", "selective", "full", NULL};
 const char *const wl_op_kind_names[] = {"gemm", "attention", "norm", "elementwise", "softmax",
-                                        "embedding", "optimizer", "route", "collective", NULL};
+                                        "embedding", "optimizer", "route", "collective", "copy", NULL};
 const char *const wl_class_names[] = {"gemm", "attention", "norm", "elementwise", "comm", "other", NULL};
 const char *const wl_coll_names[] = {"all-reduce", "all-gather", "reduce-scatter", "all-to-all", "p2p", NULL};
 
@@ -90,6 +90,10 @@ const cfg_key wl_run_keys[] = {
 	RE("attn_impl", attn_impl, attn_impl_names, 0, "flash | naive | flash2"),
 	{"overlap", CFG_BOOL, offsetof(wl_scenario, overlap), "", 1, 0, 1,
 	 "the framework overlaps collectives (ZeRO-3 gathers, gradient syncs) with compute", NULL, 0},
+	{"coll_lists", CFG_BOOL, offsetof(wl_scenario, coll_lists), "", 0, 0, 1,
+	 "all-gathers / reduce-scatters take a list of one tensor per rank (torch.distributed of PyTorch "
+	 "<= 1.9 as DeepSpeed <= 0.4 called it): PyTorch copies each rank's chunk with its own kernel",
+	 NULL, 0},
 };
 const size_t wl_run_nkeys = sizeof wl_run_keys / sizeof wl_run_keys[0];
 

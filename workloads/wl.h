@@ -82,6 +82,7 @@ typedef struct {
 	int fusion;            /* wl_fusion */
 	int attn_impl;         /* wl_attn_impl */
 	int overlap;           /* the framework overlaps collectives with compute */
+	int coll_lists;        /* all-gather / reduce-scatter take one tensor per rank */
 } wl_scenario;
 
 /* attention kernels: the chip's native fused kernel (FlashAttention-2 on
@@ -104,7 +105,8 @@ typedef enum {
 	OP_EMBED,     /* embedding gather */
 	OP_OPTIM,     /* optimizer update over parameters */
 	OP_ROUTE,     /* MoE router top-k + gather/scatter of tokens */
-	OP_COMM       /* a collective on the links */
+	OP_COMM,      /* a collective on the links */
+	OP_COPY       /* device-to-device copies, `repeat` identical kernels back to back */
 } wl_op_kind;
 extern const char *const wl_op_kind_names[];
 
@@ -132,10 +134,12 @@ typedef struct {
 	double bytes_ext;     /* part of bytes_in that is not a neighbour's output
 	                       * (a residual stream, a cache): fusion cannot save it */
 	double vflops;        /* vector FLOPs */
+	double repeat;        /* copy: identical kernels back to back (0 or 1: one) */
 	/* collective */
 	int coll;             /* wl_coll */
 	double comm_bytes;    /* payload per chip */
 	int group;            /* chips in the group */
+	int local;            /* members of the group per node (0: packed, as many as fit) */
 	int scaleout;         /* group spans nodes: hierarchical */
 	int overlap;          /* may overlap with compute of the same segment */
 	/* accounting */
