@@ -87,7 +87,7 @@ const cfg_key wl_run_keys[] = {
 	RE("recompute", recompute, wl_recompute_names, RECOMP_NONE, "none | selective | full"),
 	RI("zero", zero, 1, 0, 3, "ZeRO stage of the optimizer sharding"),
 	RE("fusion", fusion, wl_fusion_names, FUSE_COMPILER, "eager | compiler | megakernel"),
-	RE("attn_impl", attn_impl, attn_impl_names, 0, "flash | naive | flash2"),
+	RE("attn_impl", attn_impl, attn_impl_names, 0, "attention kernel: flash (the chip's native fused kernel), flash2 (FlashAttention-2's mma.sync code), naive (scores in memory)"),
 	{"overlap", CFG_BOOL, offsetof(wl_scenario, overlap), "", 1, 0, 1,
 	 "the framework overlaps collectives (ZeRO-3 gathers, gradient syncs) with compute", NULL, 0},
 	{"coll_lists", CFG_BOOL, offsetof(wl_scenario, coll_lists), "", 0, 0, 1,
