@@ -346,6 +346,20 @@ typedef struct {
 	long m, n, k;
 } naive_gemm;
 
+/* the kernels one attention op lowered to: all attention class, named after
+ * their kern_info, carrying the op's recomputation flag */
+static int attn_kernels(const wl_op *op, sim_kernel *sk, kern_info *ki, int n)
+{
+	for (int i = 0; i < n; i++) {
+		ki[i].cls = CLS_ATTN;
+		ki[i].kind = OP_ATTN;
+		ki[i].recomputed = op->recomputed;
+		sk[i].cls = CLS_ATTN;
+		snprintf(sk[i].name, sizeof sk[i].name, "%s", ki[i].name);
+	}
+	return n;
+}
+
 int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_impl, sim_kernel *sk,
                   kern_info *ki, int max_out, char *err, size_t errlen)
 {
@@ -411,14 +425,7 @@ int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_impl, s
 					n++;
 				}
 			}
-			for (int i = 0; i < n; i++) {
-				ki[i].cls = CLS_ATTN;
-				ki[i].kind = OP_ATTN;
-				ki[i].recomputed = op->recomputed;
-				sk[i].cls = CLS_ATTN;
-				snprintf(sk[i].name, sizeof sk[i].name, "%s", ki[i].name);
-			}
-			return n;
+			return attn_kernels(op, sk, ki, n);
 		}
 		if (op->backward && max_out >= 3) {
 			/* FlashAttention's backward is three kernels (FA2
@@ -441,15 +448,8 @@ int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_impl, s
 			v.vflops = rows * op->head_dim;
 			lower_vector(a, &v, acc_B, o_B, &sk[2], &ki[2]);
 			snprintf(ki[2].name, sizeof ki[2].name, "%.26s.bwd-dq", op->name);
-			for (int i = 0; i < 3; i++) {
-				ki[i].cls = CLS_ATTN;
-				ki[i].kind = OP_ATTN;
-				ki[i].recomputed = op->recomputed;
-				sk[i].cls = CLS_ATTN;
-				snprintf(sk[i].name, sizeof sk[i].name, "%s", ki[i].name);
-			}
 			ki[1].flops = op->flops;
-			return 3;
+			return attn_kernels(op, sk, ki, 3);
 		}
 		lower_flash(a, op, attn_impl, sk, ki);
 		break;
