@@ -103,7 +103,10 @@ static void gemm(bld *b, const char *name, long m, long n, long k, long batch, i
 	if (weight && b->z3 && !b->in_bwd) {
 		char nm[48];
 		snprintf(nm, sizeof nm, "zero3-allgather(%.30s)", name);
+		int n0 = b->g->nops;
 		comm_dp(b, nm, COLL_ALLGATHER, (double)n * k * batch * b->eb, 1);
+		for (int i = n0; i < b->g->nops; i++)
+			b->g->ops[i].fwd_only = 1;
 	}
 	wl_op *op = add_op(b, OP_GEMM, CLS_GEMM, name);
 	op->m = m, op->n = n, op->k = k, op->batch = batch;
@@ -189,6 +192,7 @@ static void comm(bld *b, const char *name, int coll, double bytes, int group, in
 		cp->bytes_in = chunk;
 		cp->bytes_out = chunk;
 		cp->repeat = group;
+		cp->fwd_only = 1;
 	}
 }
 
@@ -398,6 +402,8 @@ static void layer_bwd_from(bld *b, int first, int last)
 	for (int i = last - 1; i >= first; i--) {
 		wl_op o = b->g->ops[i];
 		char nm[48];
+		if (o.fwd_only)
+			continue;   /* the backward emits its own (gathers before its GEMMs, copies with their collective) */
 		switch (o.kind) {
 		case OP_GEMM:
 			/* ZeRO-3: the weight is gathered again for its gradients */
@@ -423,11 +429,7 @@ static void layer_bwd_from(bld *b, int first, int last)
 			snprintf(nm, sizeof nm, "%.30s.bwd", o.name);
 			attention(b, nm, o.batch, o.q_len, o.kv_len, o.heads, o.kv_heads, o.head_dim, o.causal, 1);
 			break;
-		case OP_COPY:
-			break;   /* a collective's copies: the collective emits its own */
 		case OP_COMM:
-			if (!strncmp(o.name, "zero3-allgather", 15))
-				break;   /* a forward gather: the backward gathers before its GEMM */
 			snprintf(nm, sizeof nm, "%.30s.bwd", o.name);
 			{
 				int n0 = b->g->nops;

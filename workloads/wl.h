@@ -140,6 +140,8 @@ typedef struct {
 	double comm_bytes;    /* payload per chip */
 	int group;            /* chips in the group */
 	int local;            /* members of the group per node (0: packed, as many as fit) */
+	int fwd_only;         /* the backward does not mirror it (it emits its own: ZeRO-3
+	                       * gathers, a collective's copies) */
 	int scaleout;         /* group spans nodes: hierarchical */
 	int overlap;          /* may overlap with compute of the same segment */
 	/* accounting */
