@@ -4,12 +4,13 @@
  * Fusion policies (DESIGN, issue "tile kernels"):
  *  eager      every op is its own kernel: a launch each, every intermediate
  *             goes to memory and back.
- *  compiler   element-wise, normalization and activation ops are folded
- *             into the neighbouring GEMM/attention kernel (epilogue, or the
- *             prologue of the next one); their intermediates never leave
- *             the core; only external inputs (a residual stream) are read.
+ *  compiler   element-wise and activation ops are folded into the
+ *             neighbouring GEMM/attention kernel (epilogue, or the prologue
+ *             of the next one); their intermediates never leave the core;
+ *             only external inputs (a residual stream) are read.  A norm is
+ *             its own kernel, host to the element-wise ops next to it.
  *  megakernel one persistent kernel per segment: a single launch, fused as
- *             above, and activations passed between ops through the shared
+ *             above with the norms too, and activations passed between ops through the shared
  *             SRAM when they fit in it; weights still stream from memory.
  */
 #include "kern.h"
@@ -532,9 +533,26 @@ static double fold_into(const arch_t *a, sim_kernel *host, kern_info *hi, const 
 	return op->bytes_in - op->bytes_ext + op->bytes_out;
 }
 
-static int foldable(const wl_op *op)
+/* What a fusing policy folds into a neighbouring kernel.  Element-wise
+ * (bias, activation, dropout, residual add, rotary) and routing ops are
+ * per-element maps: a compiler puts them in a GEMM's or attention kernel's
+ * epilogue/prologue (XLA's output fusion, TorchInductor's epilogue fusion).
+ * A normalization is a row reduction whose statistics must be complete
+ * before any element of its output exists, so a compiler emits it as its own
+ * reduction kernel (XLA's reduction "input fusion"), which absorbs the
+ * element-wise ops around it and hands its output to the next GEMM through
+ * memory.  Only a megakernel keeps a whole row on chip and folds the norm. */
+static int foldable(const wl_op *op, int fusion)
 {
-	return op->kind == OP_NORM || op->kind == OP_ELEM || op->kind == OP_ROUTE;
+	if (op->kind == OP_NORM)
+		return fusion == FUSE_MEGAKERNEL;
+	return op->kind == OP_ELEM || op->kind == OP_ROUTE;
+}
+
+/* The kernels that vector ops fold into. */
+static int hosts_folds(const wl_op *op, int fusion)
+{
+	return op->kind == OP_GEMM || op->kind == OP_ATTN || (op->kind == OP_NORM && fusion == FUSE_COMPILER);
 }
 
 int kern_lower(const arch_t *a, const wl_graph *g, int fusion, kern_program *kp, char *err, size_t errlen)
@@ -554,8 +572,9 @@ int kern_lower(const arch_t *a, const wl_graph *g, int fusion, kern_program *kp,
 	int nmemo = 0, capmemo = 0;
 	if (!p->segs)
 		goto oom;
-	/* eager runs attention as the framework's separate ops, scores in memory */
-	int attn_impl = fusion == FUSE_EAGER ? ATTN_NAIVE : g->attn_impl;
+	/* the scenario's attention kernel (auto resolved by the graph builder:
+	 * eager runs the framework's separate ops with the scores in memory) */
+	int attn_impl = g->attn_impl;
 	for (int s = 0; s < g->nsegs; s++) {
 		const wl_segment *ws = &g->segs[s];
 		sim_segment *ss = &p->segs[p->nsegs++];
@@ -573,7 +592,7 @@ int kern_lower(const arch_t *a, const wl_graph *g, int fusion, kern_program *kp,
 			const wl_op *op = &g->ops[i];
 			wl_op o = *op;
 			/* eager never fuses; the others fold vector ops into a host */
-			if (fusion != FUSE_EAGER && foldable(op)) {
+			if (fusion != FUSE_EAGER && foldable(op, fusion)) {
 				if (last_host >= 0 && last_host == p->nkernels - 1) {
 					saved += fold_into(a, &p->kernels[last_host], &kp->info[last_host], op);
 					continue;
@@ -629,7 +648,7 @@ int kern_lower(const arch_t *a, const wl_graph *g, int fusion, kern_program *kp,
 				if (push_kernel(kp, &sk[j], &ki[j]))
 					goto oom;
 			}
-			if (op->kind == OP_GEMM || op->kind == OP_ATTN) {
+			if (hosts_folds(op, fusion)) {
 				last_host = p->nkernels - 1;
 				/* vector ops that came before fold into this kernel's prologue */
 				for (int j = 0; j < npending; j++)

@@ -132,6 +132,61 @@ START_TEST(fusion_moves_fewer_bytes_same_flops)
 }
 END_TEST
 
+/* bytes of the kernel named `name` in a run's JSON, or -1 if absent */
+static double kernel_bytes(const char *json, const char *name)
+{
+	char key[96];
+	snprintf(key, sizeof key, "{\"name\":\"%s\",", name);
+	const char *k = strstr(json, key);
+	if (!k)
+		return -1;
+	const char *b = strstr(k, "\"bytes\":");
+	return b ? atof(b + 8) : -1;
+}
+
+START_TEST(compiler_runs_norms_as_their_own_kernels)
+{
+	/* a compiler folds per-element ops into GEMM epilogues but emits a row
+	 * reduction (RMSNorm) as its own kernel: it reads the hidden states and
+	 * writes the normalized ones, 2 x T x d x 2 bytes (bf16); a megakernel
+	 * keeps the row on chip and has no such kernel */
+	static char out[1 << 18], err[4096];
+	const char *base = "run --arch h100 --model llama3-8b --phase prefill --batch 1 --seq 1024 --json --fusion ";
+	char args[256];
+	snprintf(args, sizeof args, "%scompiler", base);
+	ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
+	double want = 2.0 * 1024 * 4096 * 2;
+	ck_assert_msg(fabs(kernel_bytes(out, "norm-attn") / want - 1) < 1e-9, "norm-attn bytes %.6g, want %.6g",
+	              kernel_bytes(out, "norm-attn"), want);
+	ck_assert_msg(fabs(kernel_bytes(out, "norm-ffn") / want - 1) < 1e-9, "norm-ffn bytes %.6g",
+	              kernel_bytes(out, "norm-ffn"));
+	snprintf(args, sizeof args, "%smegakernel", base);
+	ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
+	ck_assert(kernel_bytes(out, "norm-attn") < 0 && kernel_bytes(out, "norm-ffn") < 0);
+}
+END_TEST
+
+START_TEST(attn_impl_is_honoured_under_eager)
+{
+	/* auto: eager runs the framework's ops (scores in memory, quadratic
+	 * activations); an explicit flash is honoured under eager too */
+	static char out[1 << 18], err[4096];
+	const char *base = "run --arch a100 --model llama3-8b --phase prefill --batch 1 --seq 8192 --fusion eager --json";
+	char args[256];
+	double bytes[2];
+	for (int i = 0; i < 2; i++) {
+		snprintf(args, sizeof args, "%s%s", base, i ? " -s run.attn_impl=flash" : "");
+		ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
+		bytes[i] = kernel_bytes(out, "attention.scores");
+		if (i)
+			ck_assert(kernel_bytes(out, "attention") > 0);
+	}
+	/* naive writes the 32 heads x 8192^2 bf16 scores at least once */
+	ck_assert_msg(bytes[0] >= 32.0 * 8192 * 8192 * 2, "naive scores kernel %.4g bytes", bytes[0]);
+	ck_assert_msg(bytes[1] < 0, "flash under eager still ran a scores kernel");
+}
+END_TEST
+
 START_TEST(megakernel_pays_no_launch)
 {
 	static char out[1 << 18], err[4096];
@@ -264,6 +319,8 @@ Suite *suite_kernels(void)
 	tcase_add_test(tc, tiling_fits_sram);
 	tcase_add_test(tc, search_beats_fixed_tilings);
 	tcase_add_test(tc, fusion_moves_fewer_bytes_same_flops);
+	tcase_add_test(tc, compiler_runs_norms_as_their_own_kernels);
+	tcase_add_test(tc, attn_impl_is_honoured_under_eager);
 	tcase_add_test(tc, megakernel_pays_no_launch);
 	tcase_add_test(tc, flash_linear_naive_quadratic);
 	tcase_add_test(tc, flash2_runs_at_the_warp_mma_rate);

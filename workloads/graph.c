@@ -291,6 +291,13 @@ int wl_parallel_resolve(const arch_t *a, const wl_model *m, wl_scenario *s, char
 	return 0;
 }
 
+int wl_attn_impl_of(const wl_scenario *s)
+{
+	if (s->attn_impl != ATTN_AUTO)
+		return s->attn_impl;
+	return s->fusion == FUSE_EAGER ? ATTN_NAIVE : ATTN_FLASH;
+}
+
 /* ---- one transformer layer ---------------------------------------- */
 
 /* The forward ops of one layer for `mb` sequences of q new tokens attending
@@ -525,7 +532,7 @@ static void mem_estimate(const wl_model *m, const wl_scenario *sc, int n_micro, 
 			per_layer = 2 * sbh;
 		else if (sc->recompute == RECOMP_SELECTIVE)
 			per_layer = 34 * sbh / t;
-		else if (sc->attn_impl == ATTN_NAIVE || sc->fusion == FUSE_EAGER)
+		else if (wl_attn_impl_of(sc) == ATTN_NAIVE)
 			per_layer = sbh * (34.0 / t + 5.0 * h * S / (d * t));
 		else
 			per_layer = 34 * sbh / t;   /* flash attention stores no score matrix: the 5as/h term goes */
@@ -600,7 +607,7 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 	bld b = {g, a, m, &sc, eb0, eb0 < 2 ? 2 : eb0, sc.tp, 0, 0, 0, 1};
 	g->chips = sc.chips, g->tp = sc.tp, g->pp = sc.pp, g->dp = sc.dp, g->ep = sc.ep, g->vpp = sc.vpp;
 	g->feasible = 1;
-	g->attn_impl = sc.attn_impl;
+	g->attn_impl = wl_attn_impl_of(&sc);
 	g->steady = sc.phase == PH_DECODE;
 
 	if (arch_macs_per_clk(a, (arch_dtype)sc.dtype) <= 0) {

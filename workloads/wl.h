@@ -87,8 +87,11 @@ typedef struct {
 
 /* attention kernels: the chip's native fused kernel (FlashAttention-2 on
  * Ampere, -3 on Hopper), framework ops with the score matrix in memory, or
- * FlashAttention-2's warp-synchronous MMA code on any chip */
-typedef enum { ATTN_FLASH, ATTN_NAIVE, ATTN_FLASH2 } wl_attn_impl;
+ * FlashAttention-2's warp-synchronous MMA code on any chip; auto lets the
+ * fusion policy decide (naive under eager, flash otherwise) */
+typedef enum { ATTN_FLASH, ATTN_NAIVE, ATTN_FLASH2, ATTN_AUTO } wl_attn_impl;
+/* the attention kernel a scenario runs (ATTN_AUTO resolved) */
+int wl_attn_impl_of(const wl_scenario *s);
 
 extern const cfg_key wl_run_keys[];
 extern const size_t wl_run_nkeys;
