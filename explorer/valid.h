@@ -46,6 +46,8 @@ typedef enum {
 	VM_LAYERS_MS,         /* run: time_s minus embedding, head and optimizer kernels, ms */
 	VM_WALL_COMPILED_MS,  /* as wall_ms for a torch.compile'd function (compiled-call round trip) */
 	VM_WALL_COMPILED_GELEMS, /* as wall_gelems_per_s for a torch.compile'd function */
+	VM_STATIC_TOKENS,     /* run serve --gen OSL-1: static batch, OSL output tokens per request
+	                       * (the prefill emits the first): tokens_per_s * (gen+1) / gen */
 	VM_COUNT
 } xp_vmetric;
 extern const char *const xp_vmetric_names[];     /* NULL-terminated */
@@ -148,6 +150,8 @@ typedef struct {
 	double tokens_per_s, tpot_s, model_flops;
 	/* model dims (run) */
 	double n_layers, d_model, vocab, n_params, batch, seq;
+	double gen;                   /* run serve: decode steps (--gen) */
+	int phase;                    /* run: wl_phase */
 	/* kernel shape */
 	double m, n, k, kbatch, heads, kseq, kv_seq, head_dim;
 	int causal, backward;

@@ -109,6 +109,8 @@ static void eval_run(const xp_vopts *o, const xp_vcase *c, int argc, char **argv
 	in.n_params = wl_params_total(&pt->model);
 	in.batch = pt->sc.batch;
 	in.seq = pt->sc.seq;
+	in.gen = pt->sc.gen;
+	in.phase = pt->sc.phase;
 	if (xp_vmetric_convert(c->metric, &in, &r->predicted, err, sizeof err)) {
 		set_error(r, 0, "metric", err);
 		goto out;

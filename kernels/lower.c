@@ -93,6 +93,7 @@ static void lower_vector(const arch_t *a, const wl_op *op, double in_B, double o
 static void lower_flash(const arch_t *a, const wl_op *op, int impl, sim_kernel *sk, kern_info *ki)
 {
 	double eb = arch_dtype_bytes((arch_dtype)op->dtype);
+	double kv_eb = op->kv_eb > 0 ? op->kv_eb : eb;   /* cached K/V elements (FP8 cache: 1 byte) */
 	long q = op->q_len, kv = op->kv_len;
 	int hd = op->head_dim, grp = op->heads / (op->kv_heads > 0 ? op->kv_heads : 1);
 	int sys = a->core.mxu_kind == MXU_SYSTOLIC;
@@ -128,13 +129,13 @@ static void lower_flash(const arch_t *a, const wl_op *op, int impl, sim_kernel *
 	double scores = rows * kv_per_tile;
 	double sfu = a->core.sfu_ops_per_clk > 0 ? a->core.sfu_ops_per_clk : a->core.vector_flops_per_clk;
 	double vec = pass * scores * 4.0 / a->core.vector_flops_per_clk + scores / sfu;
-	double kv_load = kv_per_tile * hd * 2.0 * eb;              /* K and V blocks */
+	double kv_load = kv_per_tile * hd * 2.0 * kv_eb;           /* K and V blocks */
 	double q_load = (double)rows * hd * eb * (op->backward ? 3 : 1);  /* Q (+O, dO) */
 	double out = (double)rows * hd * eb * (op->backward ? 1 : 1);
 	double extra_bwd = op->backward ? kv_per_tile * hd * 2.0 * 4 / (q >= 128 ? cdiv(q, br) : 1) : 0;
 	/* K/V re-read by every query block and every head of a group: through L2
 	 * if the group's K/V fit there, else from memory */
-	double kv_unique = (double)op->batch * op->kv_heads * kv * hd * 2.0 * eb;
+	double kv_unique = (double)op->batch * op->kv_heads * kv * hd * 2.0 * kv_eb;
 	double kv_reads = units * kv_load;
 	double l2 = a->global_sram.size_MiB * 1048576.0;
 	int have_l2 = l2 > 0 && a->global_sram.bandwidth_GBps > 0 && arch_has_hbm(a);
@@ -159,7 +160,7 @@ static void lower_flash(const arch_t *a, const wl_op *op, int impl, sim_kernel *
 	c->store_bytes = out + extra_bwd;
 	c->ksteps = (int)fmax(1, ceil(kv_per_tile / bc));
 	/* SRAM: Q block + double-buffered K/V blocks */
-	double smem = (double)rows * hd * eb + 2.0 * 2.0 * bc * hd * eb;
+	double smem = (double)rows * hd * eb + 2.0 * 2.0 * bc * hd * kv_eb;
 	int fit = (int)floor(a->core.sram_KiB * 1024.0 / smem);
 	sk->blocks_per_core = fit < 1 ? 1 : (fit < a->core.max_blocks ? fit : a->core.max_blocks);
 	sk->launch = 1;

@@ -123,6 +123,12 @@ START_TEST(metric_conversions)
 	REL_EQ(v, 250, 1e-15);
 	ck_assert(xp_vmetric_convert(VM_TPOT_MS, &in, &v, err, sizeof err) == 0);
 	REL_EQ(v, 20, 1e-12);
+	/* static batch, OSL 128: serve --gen 127 emits 127 tokens per request in
+	 * time_s, the benchmark counts 128 (the prefill's): 1000 x 128/127 */
+	ck_assert(xp_vmetric_convert(VM_STATIC_TOKENS, &in, &v, err, sizeof err) != 0);   /* not serve */
+	in.phase = PH_SERVE, in.gen = 127;
+	ck_assert(xp_vmetric_convert(VM_STATIC_TOKENS, &in, &v, err, sizeof err) == 0);
+	REL_EQ(v, 1000.0 * 128 / 127, 1e-12);
 	/* no prediction, no number */
 	in.time_s = 0;
 	ck_assert(xp_vmetric_convert(VM_TIME_MS, &in, &v, err, sizeof err) != 0);

@@ -104,6 +104,49 @@ START_TEST(fp8_serving_reduces_16bit_hidden_states)
 }
 END_TEST
 
+START_TEST(fp8_kv_cache_halves_cache_and_decode_reads)
+{
+	/* Llama-3-8B (32 layers, 8 KV heads x 128) decoding 32 requests at
+	 * context 4096: the cache holds B (ctx+1) L 2 kvh hd elements =
+	 * 32 x 4097 x 32 x 2 x 8 x 128 = 8.59e9; 2 bytes each by default, one
+	 * with run.kv_cache=fp8 (TensorRT-LLM --fp8_kv_cache) */
+	const char *base = "run --arch h100 --model llama3-8b --phase decode --batch 32 --context 4096 --dtype fp8";
+	double elems = 32.0 * 4097 * 32 * 2 * 8 * 128;
+	char args[256];
+	double kv[2], t_att[2], b_att[2];
+	for (int i = 0; i < 2; i++) {
+		snprintf(args, sizeof args, "%s%s --json", base, i ? " -s run.kv_cache=fp8" : "");
+		kv[i] = cli_num(args, "kv_cache");
+		const char *k = strstr(out, "\"name\":\"attention\"");
+		ck_assert_msg(k != NULL, "no attention kernel");
+		t_att[i] = t_json_num(k, "time_s");
+		b_att[i] = t_json_num(k, "bytes");
+	}
+	ck_assert_msg(fabs(kv[0] / (elems * 2 / 1e9) - 1) < 1e-6, "16-bit cache %.5g GB", kv[0]);
+	ck_assert_msg(fabs(kv[1] / (elems * 1 / 1e9) - 1) < 1e-6, "fp8 cache %.5g GB", kv[1]);
+	/* the decode attention streams the cache once (Q and O are 0.05% of it):
+	 * its memory bytes and, memory-bound, its time halve */
+	ck_assert_msg(fabs(b_att[1] / b_att[0] - 0.5) < 0.01, "attention bytes %.4g -> %.4g", b_att[0], b_att[1]);
+	ck_assert_msg(t_att[1] / t_att[0] > 0.45 && t_att[1] / t_att[0] < 0.6, "attention time %.4g -> %.4g", t_att[0],
+	              t_att[1]);
+	/* a prefill reads the K/V its own QKV GEMM produced: unchanged */
+	double p16 = cli_num("run --arch h100 --model llama3-8b --phase prefill --seq 2048 --dtype fp8 --json", "time_s");
+	double p8 = cli_num("run --arch h100 --model llama3-8b --phase prefill --seq 2048 --dtype fp8 -s run.kv_cache=fp8 "
+	                    "--json", "time_s");
+	ck_assert_msg(fabs(p8 / p16 - 1) < 1e-12, "prefill %.6g vs %.6g", p8, p16);
+	/* and it is what let TensorRT-LLM run Llama-2 7B at batch 64, 128+2048
+	 * tokens on a 48 GB L40S (performance.md): 73 GB of 16-bit cache do not fit */
+	const char *l2 = "run --arch l40s --model llama3-8b -s model.n_kv_heads=32 -s model.d_ff=11008 -s model.vocab=32000 "
+	                 "--phase serve --batch 64 --seq 128 --gen 2047 --dtype fp8";
+	snprintf(args, sizeof args, "%s --json", l2);
+	ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
+	ck_assert_msg(strstr(out, "\"feasible\":false"), "16-bit cache fits?");
+	snprintf(args, sizeof args, "%s -s run.kv_cache=fp8 --json", l2);
+	ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
+	ck_assert_msg(strstr(out, "\"feasible\":true"), "%s", out);
+}
+END_TEST
+
 START_TEST(pipeline_bubble)
 {
 	static const int ps[] = {2, 4, 8}, ms[] = {1, 4, 16, 64};
@@ -323,6 +366,7 @@ Suite *suite_workloads(void)
 	tcase_add_test(tc, collectives_match_closed_forms);
 	tcase_add_test(tc, nccl_protocol_cost_model);
 	tcase_add_test(tc, fp8_serving_reduces_16bit_hidden_states);
+	tcase_add_test(tc, fp8_kv_cache_halves_cache_and_decode_reads);
 	tcase_add_test(tc, pipeline_bubble);
 	tcase_add_test(tc, ring_latency_and_zero3_per_weight_collectives);
 	tcase_add_test(tc, memory_fits_as_published);

@@ -162,7 +162,14 @@ static void attention(bld *b, const char *name, long batch, long q, long kv, int
 	double fwd = 4.0 * batch * heads * pairs * hd;
 	op->flops = backward ? 2.5 * fwd : fwd;
 	double eb = arch_dtype_bytes((arch_dtype)op->dtype);
-	op->bytes_in = (double)batch * (q * heads + 2.0 * kv * kv_heads) * hd * eb;
+	/* an FP8 KV cache (TensorRT-LLM --fp8_kv_cache): the step that reads
+	 * cached tokens (q < kv: decode) loads one byte per K/V element and
+	 * dequantizes it on the core (masked MHA: QK and PV stay 16-bit); a
+	 * prefill reads the K/V its own QKV GEMM produced, in 16 bits */
+	double kv_eb = eb;
+	if (b->s->kv_cache == KV_FP8 && b->s->phase != PH_TRAIN && q < kv)
+		op->kv_eb = kv_eb = 1.0;
+	op->bytes_in = (double)batch * (q * heads * eb + 2.0 * kv * kv_heads * kv_eb) * hd;
 	op->bytes_out = (double)batch * q * heads * hd * eb;
 }
 
@@ -479,10 +486,12 @@ static double layer_params_chip(const wl_model *m, int moe, int t, int ep)
 
 /* ---- scenario ------------------------------------------------------- */
 
-static double kv_bytes_per_token_layer(const wl_model *m, int t, double eb)
+static double kv_bytes_per_token_layer(const wl_model *m, int t, double eb, int kv_cache)
 {
 	if (eb < 2)
 		eb = 2;   /* the KV cache stays 16-bit under 8-bit GEMMs (see attention()) */
+	if (kv_cache == KV_FP8)
+		eb = 1;   /* unless it is stored in FP8 (run.kv_cache=fp8) */
 	if (m->attention == ATTN_MLA)
 		return (m->kv_lora_rank + m->rope_head_dim) * eb;   /* compressed cache, not sharded */
 	int kvh = kv_heads_of(m) / t > 0 ? kv_heads_of(m) / t : 1;
@@ -543,7 +552,7 @@ static void mem_estimate(const wl_model *m, const wl_scenario *sc, int n_micro, 
 		double max_ctx = sc->phase == PH_DECODE ? sc->context + 1 : sc->phase == PH_SERVE ? sc->seq + sc->gen : sc->seq;
 		double mb = ceil(B / (n_micro > 0 ? n_micro : 1));
 		g->mem_weights = p_chip * eb;
-		g->mem_kv = B * max_ctx * kv_layers * kv_bytes_per_token_layer(m, t, eb);
+		g->mem_kv = B * max_ctx * kv_layers * kv_bytes_per_token_layer(m, t, eb, sc->kv_cache);
 		g->mem_act = mb * q * (d + (double)m->d_ff / t) * eb * 2;
 	}
 	g->mem_total = g->mem_weights + g->mem_grads + g->mem_optim + g->mem_act + g->mem_kv;

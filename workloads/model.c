@@ -12,6 +12,7 @@ const char *const wl_attn_names[] = {"gqa", "mla", NULL};
 const char *const wl_phase_names[] = {"train", "prefill", "decode", "serve", NULL};
 const char *const wl_fusion_names[] = {"eager", "compiler", "megakernel", NULL};
 const char *const wl_recompute_names[] = {"none", "selective", "full", NULL};
+const char *const wl_kv_cache_names[] = {"16bit", "fp8", NULL};
 const char *const wl_op_kind_names[] = {"gemm", "attention", "norm", "elementwise", "softmax",
                                         "embedding", "optimizer", "route", "collective", "copy", NULL};
 const char *const wl_class_names[] = {"gemm", "attention", "norm", "elementwise", "comm", "other", NULL};
@@ -94,6 +95,10 @@ const cfg_key wl_run_keys[] = {
 	 "all-gathers / reduce-scatters take a list of one tensor per rank (torch.distributed of PyTorch "
 	 "<= 1.9 as DeepSpeed <= 0.4 called it): PyTorch copies each rank's chunk with its own kernel",
 	 NULL, 0},
+	RE("kv_cache", kv_cache, wl_kv_cache_names, KV_16BIT,
+	   "inference KV-cache format: 16bit (default: TensorRT-LLM and vLLM keep K/V in 16 bits) | fp8 (one byte per "
+	   "cached K/V element, TensorRT-LLM --fp8_kv_cache: halves the cache and the decode attention's K/V reads; "
+	   "the attention math stays 16-bit)"),
 };
 const size_t wl_run_nkeys = sizeof wl_run_keys / sizeof wl_run_keys[0];
 

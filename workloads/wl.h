@@ -67,6 +67,10 @@ typedef enum { RECOMP_NONE, RECOMP_SELECTIVE, RECOMP_FULL } wl_recompute;
 extern const char *const wl_phase_names[];
 extern const char *const wl_fusion_names[];
 extern const char *const wl_recompute_names[];
+/* KV-cache element format: 16-bit (the model dtype, or 16 bits under 8-bit
+ * GEMMs) or 8-bit FP8 (TensorRT-LLM --fp8_kv_cache) */
+typedef enum { KV_16BIT, KV_FP8 } wl_kv_cache;
+extern const char *const wl_kv_cache_names[];
 
 typedef struct {
 	int phase;             /* wl_phase */
@@ -83,6 +87,7 @@ typedef struct {
 	int attn_impl;         /* wl_attn_impl */
 	int overlap;           /* the framework overlaps collectives with compute */
 	int coll_lists;        /* all-gather / reduce-scatter take one tensor per rank */
+	int kv_cache;          /* wl_kv_cache: element format of the inference KV cache */
 } wl_scenario;
 
 /* attention kernels: the chip's native fused kernel (FlashAttention-2 on
@@ -131,6 +136,7 @@ typedef struct {
 	long q_len, kv_len;
 	int heads, kv_heads, head_dim, causal, backward;
 	int dropout;          /* attention: dropout on the probabilities (training) */
+	double kv_eb;         /* attention: bytes per cached K/V element read (0: the operand dtype) */
 	/* element-wise, norm, softmax, embed, optim, route: bytes and work */
 	double elems;         /* elements processed */
 	double bytes_in, bytes_out;   /* unfused memory traffic */
