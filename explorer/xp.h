@@ -41,9 +41,9 @@ size_t xp_point_text(const xp_point *pt, char *buf, size_t len);
  * err for an internal error; an infeasible point is 0 with r->feasible 0. */
 int xp_evaluate(const xp_point *pt, res_t *r, char *err, size_t errlen);
 
-/* Fork a worker that runs fn(arg, out) and sends `size` bytes of out back.
- * timeout_s <= 0: none.  Returns 0; -1 with err when the worker crashed,
- * failed or timed out (*timed_out set). */
+/* Fork a worker (forkpool.h) that runs fn(arg, out) and sends `size` bytes
+ * of out back.  timeout_s <= 0: none.  Returns 0; -1 with err when the
+ * worker crashed, failed or timed out (*timed_out set). */
 typedef int (*xp_work_fn)(const void *arg, void *out, char *err, size_t errlen);
 int xp_fork_call(xp_work_fn fn, const void *arg, void *out, size_t size, double timeout_s,
                  int *timed_out, char *err, size_t errlen);

@@ -6,17 +6,20 @@
  */
 #include "tests.h"
 
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "../explorer/forkpool.h"
 #include "../explorer/sweep.h"
 #include "../results/store.h"
 
@@ -696,6 +699,135 @@ START_TEST(test_demo_runs)
 }
 END_TEST
 
+/* ---- the fork pool (forkpool.h) ----------------------------------------- */
+
+typedef struct {
+	int njobs, next, running, max_running, ticks, interrupt_at;
+	int ndone[8], status[8];
+	long out[8], rss[8];
+	char err[8][ARCH_ERR_MAX];
+} tpool;
+
+static int tp_next(void *ctx, int slot, long *job)
+{
+	tpool *T = ctx;
+	(void)slot;
+	if (T->next >= T->njobs)
+		return XP_NEXT_NONE;
+	*job = T->next++;
+	if (++T->running > T->max_running)
+		T->max_running = T->running;
+	return XP_NEXT_START;
+}
+
+/* job 2 crashes, 3 hangs, 4 fails with a message, 6 hangs; the rest send job^2 */
+static int tp_work(void *ctx, int slot, long job, void *out, char *err, size_t errlen)
+{
+	(void)ctx, (void)slot;
+	if (job == 2) {
+		struct rlimit no_core = {0, 0};
+		setrlimit(RLIMIT_CORE, &no_core);
+		signal(SIGSEGV, SIG_DFL);
+		raise(SIGSEGV);
+	}
+	if (job == 3 || job == 6)
+		for (;;)
+			pause();
+	if (job == 4) {
+		snprintf(err, errlen, "nope");
+		return -1;
+	}
+	*(long *)out += job * job;   /* out arrives zeroed */
+	return 0;
+}
+
+static int tp_done(void *ctx, int slot, long job, const xp_job_result *r)
+{
+	tpool *T = ctx;
+	(void)slot;
+	T->running--;
+	T->ndone[job]++;
+	T->status[job] = r->status;
+	T->out[job] = r->out ? *(const long *)r->out : -1;
+	T->rss[job] = r->rss_kB;
+	snprintf(T->err[job], sizeof T->err[job], "%s", r->err);
+	return 0;
+}
+
+static int tp_tick(void *ctx)
+{
+	tpool *T = ctx;
+	if (T->interrupt_at && ++T->ticks == T->interrupt_at)
+		kill(getpid(), SIGINT);
+	return 0;
+}
+
+START_TEST(test_forkpool_results)
+{
+	tpool T;
+	memset(&T, 0, sizeof T);
+	T.njobs = 6;
+	xp_forkpool p = {.jobs = 3, .timeout_s = 0.5, .size = sizeof(long), .ctx = &T, .next = tp_next,
+	                 .work = tp_work, .done = tp_done};
+	char err[256] = "";
+	int intr = -1;
+	double t0 = xp_now_s();
+	ck_assert_msg(xp_forkpool_run(&p, &intr, err, sizeof err) == 0, "%s", err);
+	double wall = xp_now_s() - t0;
+	ck_assert_int_eq(intr, 0);
+	/* every job ended exactly once, never more than 3 at a time */
+	for (int j = 0; j < 6; j++)
+		ck_assert_msg(T.ndone[j] == 1, "job %d ended %d times", j, T.ndone[j]);
+	ck_assert_int_eq(T.max_running, 3);
+	ck_assert_int_eq(T.running, 0);
+	for (int j = 0; j < 6; j++)
+		if (j == 0 || j == 1 || j == 5) {
+			ck_assert_int_eq(T.status[j], XP_JOB_OK);
+			ck_assert_int_eq(T.out[j], (long)j * j);
+			ck_assert(T.rss[j] > 0);
+		}
+	ck_assert_int_eq(T.status[2], XP_JOB_CRASHED);
+	ck_assert_msg(strstr(T.err[2], "worker crashed (signal 11"), "%s", T.err[2]);
+	ck_assert_int_eq(T.rss[2], -1);
+	ck_assert_int_eq(T.status[3], XP_JOB_TIMEOUT);
+	ck_assert_str_eq(T.err[3], "timed out after 0.5 s");
+	ck_assert_int_eq(T.status[4], XP_JOB_FAILED);
+	ck_assert_str_eq(T.err[4], "nope");
+	ck_assert_int_eq(T.out[4], -1);
+	/* the hang costs the timeout, not more than a poll tick past it */
+	ck_assert_msg(wall >= 0.5 && wall < 2.0, "wall %.3f s", wall);
+}
+END_TEST
+
+START_TEST(test_forkpool_interrupt)
+{
+	tpool T;
+	memset(&T, 0, sizeof T);
+	T.njobs = 8;
+	T.interrupt_at = 3;
+	/* jobs 3 and 6 hang with no timeout: only the interrupt ends the run */
+	xp_forkpool p = {.jobs = 8, .size = sizeof(long), .stop_on_signal = 1, .ctx = &T, .next = tp_next,
+	                 .work = tp_work, .done = tp_done, .tick = tp_tick};
+	char err[256] = "";
+	int intr = 0;
+	ck_assert_msg(xp_forkpool_run(&p, &intr, err, sizeof err) == 0, "%s", err);
+	ck_assert_int_eq(intr, 1);
+	ck_assert_int_eq(T.running, 0);
+	for (int j = 0; j < 8; j++)
+		ck_assert_msg(T.ndone[j] == 1, "job %d ended %d times", j, T.ndone[j]);
+	ck_assert_int_eq(T.status[3], XP_JOB_CANCELLED);
+	ck_assert_int_eq(T.status[6], XP_JOB_CANCELLED);
+	/* the signal was consumed and the caller's mask is back: nothing pending, nothing blocked */
+	sigset_t set;
+	sigpending(&set);
+	ck_assert(!sigismember(&set, SIGINT));
+	sigprocmask(SIG_BLOCK, NULL, &set);
+	ck_assert(!sigismember(&set, SIGINT));
+	/* no worker is left behind */
+	ck_assert(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
+}
+END_TEST
+
 Suite *suite_sweep(void)
 {
 	Suite *s = suite_create("sweep");
@@ -711,6 +843,8 @@ Suite *suite_sweep(void)
 	tcase_set_timeout(e2e, 60);
 	tcase_add_test(e2e, test_bad_input_writes_nothing);
 	tcase_add_test(e2e, test_crash_and_hang_recorded);
+	tcase_add_test(e2e, test_forkpool_results);
+	tcase_add_test(e2e, test_forkpool_interrupt);
 	tcase_add_test(e2e, test_sigkill_resume);
 	tcase_add_test(e2e, test_shard_merge);
 	tcase_add_test(e2e, test_constraints_and_invalid_points);
