@@ -5,6 +5,8 @@
 #include "forkpool.h"
 #include "xp.h"
 
+#include "../results/store.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -107,6 +109,29 @@ out:
 	kern_program_free(&kp);
 	wl_graph_free(&g);
 	return rc;
+}
+
+char *xp_point_identity(const xp_point *pt, const char *version, char hash[17])
+{
+	char head[160];
+	int h = snprintf(head, sizeof head, "codesim.model_version = \"%.100s\";\n", version);
+	size_t n = (size_t)h + xp_point_text(pt, NULL, 0) + 1;
+	char *text = malloc(n);
+	if (!text)
+		return NULL;
+	memcpy(text, head, (size_t)h);
+	xp_point_text(pt, text + h, n - (size_t)h);
+	res_db_hash_hex(text, strlen(text), hash);
+	return text;
+}
+
+char *xp_sweep_identity_text(const char *text, const char *version)
+{
+	size_t n = strlen(text) + strlen(version) + 64;
+	char *out = malloc(n);
+	if (out)
+		snprintf(out, n, "# codesim model version %s\n%s", version, text);
+	return out;
 }
 
 /* ---- forked workers --------------------------------------------------- */

@@ -10,10 +10,11 @@
  * result to its pipe, then _exit()s (no atexit handlers, no sqlite3 calls
  * on the inherited handle; POSIX record locks are not inherited).
  *
- * Resume: a point's identity is the hash of its resolved config; before
- * forking, the parent asks the database whether it is finished.  Rows are
- * committed in batches of whole points, so a SIGKILL loses at most the
- * batch in flight, which the next run computes again.
+ * Resume: a point's identity is the hash of its resolved config and the
+ * model version (xp_point_identity); before forking, the parent asks the
+ * database whether it is finished.  Rows are committed in batches of whole
+ * points, so a SIGKILL loses at most the batch in flight, which the next
+ * run computes again.
  *
  * Interrupts: the pool blocks SIGINT/SIGTERM/SIGHUP and polls them
  * (stop_on_signal), so the sweep can kill its workers, commit what is
@@ -58,6 +59,7 @@ typedef struct {
 	int in_batch, batch_n;
 	double batch_start, t0, last_progress;
 	const char *keys[XP_AXES_MAX];
+	const char *version;
 	res_t *r;                          /* scratch for rows the parent writes itself */
 	char *err;
 	size_t errlen;
@@ -179,14 +181,11 @@ static int start_point(pool_t *P, long idx, int slot)
 		st->excluded++;
 		return XP_NEXT_SKIP;
 	}
-	size_t n = xp_point_text(&pt, NULL, 0) + 1;
-	char *config = malloc(n);
+	char *config = xp_point_identity(&pt, P->version, hash);
 	if (!config) {
 		snprintf(P->err, P->errlen, "out of memory");
 		return -1;
 	}
-	xp_point_text(&pt, config, n);
-	res_db_hash_hex(config, strlen(config), hash);
 	const char *values[XP_AXES_MAX];
 	for (int a = 0; a < sw->naxes; a++)
 		values[a] = vals[a];
@@ -323,6 +322,17 @@ static int finish(void *ctx)
 	return batch_commit(ctx);
 }
 
+static int other_version_row(void *ctx, int ncols, const char *const *names, const char *const *values)
+{
+	xp_sweep_stats *st = ctx;
+	(void)names;
+	if (ncols == 2 && values[0] && values[1]) {
+		st->other_versions = atol(values[0]);
+		st->other_version_id = atoll(values[1]);
+	}
+	return 0;
+}
+
 int xp_sweep_run(const xp_sweep *sw, const xp_sweep_opts *o, res_db *db, xp_sweep_stats *st, char *err,
                  size_t errlen)
 {
@@ -331,6 +341,7 @@ int xp_sweep_run(const xp_sweep *sw, const xp_sweep_opts *o, res_db *db, xp_swee
 	memset(&P, 0, sizeof P);
 	memset(st, 0, sizeof *st);
 	P.sw = sw, P.o = o, P.db = db, P.st = st, P.err = err, P.errlen = errlen;
+	P.version = o->model_version ? o->model_version : CODESIM_MODEL_VERSION;
 	err[0] = 0;
 	if (o->jobs < 1 || o->shard_n < 1 || o->shard_i < 0 || o->shard_i >= o->shard_n) {
 		snprintf(err, errlen, "jobs must be >= 1 and the shard I/N must have 0 <= I < N");
@@ -338,8 +349,24 @@ int xp_sweep_run(const xp_sweep *sw, const xp_sweep_opts *o, res_db *db, xp_swee
 	}
 	for (int a = 0; a < sw->naxes; a++)
 		P.keys[a] = sw->axes[a].key;
-	st->sweep_id = res_db_sweep(db, sw->name, sw->text, err, errlen);
+	char *text = xp_sweep_identity_text(sw->text, P.version);
+	if (!text) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	st->sweep_id = res_db_sweep(db, sw->name, text, err, errlen);
+	free(text);
 	if (st->sweep_id < 0 || res_db_sweep_axes(db, st->sweep_id, sw->naxes, P.keys, err, errlen))
+		return -1;
+	/* the same spec stored by another model version (or by a codesim from
+	 * before versions, with the bare text): its points are not reused */
+	char id[32];
+	snprintf(id, sizeof id, "%lld", st->sweep_id);
+	const char *params[3] = {sw->name, id, sw->text};
+	if (res_db_rows(db, "SELECT count(*), max(id) FROM sweeps WHERE name = ?1 AND id != ?2 AND (spec_text = ?3 OR "
+	                "(spec_text LIKE '# codesim model version %' AND "
+	                "substr(spec_text, instr(spec_text, char(10)) + 1) = ?3))",
+	                3, params, other_version_row, st, err, errlen))
 		return -1;
 	st->total = sw->npoints / o->shard_n + (o->shard_i < sw->npoints % o->shard_n ? 1 : 0);
 	P.nslots = o->jobs;

@@ -699,6 +699,75 @@ START_TEST(test_demo_runs)
 }
 END_TEST
 
+/* A point stored under another model version is not done: the resumed
+ * sweep recomputes it, as a sweep of its own (no mixing), and only then
+ * skips it. */
+START_TEST(test_model_version_resume)
+{
+	char db_path[256], err[ARCH_ERR_MAX];
+	tmp_path(db_path, sizeof db_path, "version.db");
+	rm_db(db_path);
+	xp_sweep sw;
+	load_spec(&sw, "version.cfg",
+	          "name = \"t-version\"; arch = \"h100\"; model = \"llama3-8b\";\n"
+	          "run = { phase = \"decode\"; context = 1024; };\n"
+	          "axes = ( { key = \"run.batch\"; values = [1, 2, 3]; } );\n");
+	res_db *db;
+	ck_assert_msg(res_db_open(db_path, &db, err, sizeof err) == 0, "%s", err);
+	xp_sweep_opts o = {t_home(), 2, 0, 1, 60, -1, NULL, "t-older"};
+	xp_sweep_stats st1, st2, st3;
+	ck_assert_msg(xp_sweep_run(&sw, &o, db, &st1, err, sizeof err) == 0, "%s", err);
+	ck_assert_int_eq(st1.ok, 3);
+	ck_assert_int_eq(st1.other_versions, 0);
+	/* the same spec, this codesim's version: nothing is done yet */
+	o.model_version = NULL;
+	ck_assert_msg(xp_sweep_run(&sw, &o, db, &st2, err, sizeof err) == 0, "%s", err);
+	ck_assert_int_eq(st2.skipped, 0);
+	ck_assert_int_eq(st2.ok, 3);
+	ck_assert(st2.sweep_id != st1.sweep_id);
+	ck_assert_int_eq(st2.other_versions, 1);
+	ck_assert_int_eq(st2.other_version_id, st1.sweep_id);
+	/* and now it is */
+	ck_assert_msg(xp_sweep_run(&sw, &o, db, &st3, err, sizeof err) == 0, "%s", err);
+	ck_assert_int_eq(st3.skipped, 3);
+	ck_assert_int_eq(st3.ok, 0);
+	ck_assert_int_eq(st3.sweep_id, st2.sweep_id);
+	res_db_close(db);
+	/* the identity, built by hand: the version line, then the resolved config */
+	xp_spec spec;
+	xp_point pt;
+	char vals[XP_AXES_MAX][XP_VAL_MAX], sql[512];
+	xp_sweep_values(&sw, 1, vals);
+	xp_sweep_spec(&sw, vals, &spec);
+	ck_assert_msg(xp_resolve(t_home(), &spec, &pt, err, sizeof err) == 0, "%s", err);
+	size_t n = xp_point_text(&pt, NULL, 0) + 1;
+	char *text = malloc(n + 128), hash[17], old_hash[17];
+	ck_assert(text != NULL);
+	int h = snprintf(text, 128, "codesim.model_version = \"%s\";\n", CODESIM_MODEL_VERSION);
+	xp_point_text(&pt, text + h, n);
+	res_db_hash_hex(text, strlen(text), hash);
+	h = snprintf(text, 128, "codesim.model_version = \"t-older\";\n");
+	xp_point_text(&pt, text + h, n);
+	res_db_hash_hex(text, strlen(text), old_hash);
+	ck_assert_str_ne(hash, old_hash);
+	free(text);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM v_results WHERE sweep_id = %lld AND hash = '%s' AND idx = 1",
+	         st2.sweep_id, hash);
+	ck_assert_int_eq(query_int(db_path, sql), 1);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM v_results WHERE sweep_id = %lld AND hash = '%s' AND idx = 1",
+	         st1.sweep_id, old_hash);
+	ck_assert_int_eq(query_int(db_path, sql), 1);
+	/* each sweep holds its own version's three points, no more */
+	ck_assert_int_eq(query_int(db_path, "SELECT count(*) FROM points"), 6);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM v_results WHERE sweep_id = %lld", st2.sweep_id);
+	ck_assert_int_eq(query_int(db_path, sql), 3);
+	ck_assert_int_eq(query_int(db_path, "SELECT count(*) FROM points WHERE config LIKE "
+	                                    "'codesim.model_version = \"t-older\";%'"), 3);
+	xp_sweep_free(&sw);
+	rm_db(db_path);
+}
+END_TEST
+
 /* ---- the fork pool (forkpool.h) ----------------------------------------- */
 
 typedef struct {
@@ -844,6 +913,7 @@ Suite *suite_sweep(void)
 	tcase_add_test(e2e, test_bad_input_writes_nothing);
 	tcase_add_test(e2e, test_crash_and_hang_recorded);
 	tcase_add_test(e2e, test_forkpool_results);
+	tcase_add_test(e2e, test_model_version_resume);
 	tcase_add_test(e2e, test_forkpool_interrupt);
 	tcase_add_test(e2e, test_sigkill_resume);
 	tcase_add_test(e2e, test_shard_merge);
