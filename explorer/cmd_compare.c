@@ -313,18 +313,20 @@ static int store_points(const char *path, int argc, char **argv, cpoint *cp, int
 		fprintf(stderr, "codesim: --db %s: %s\n", path, err);
 		return -1;
 	}
-	/* the sweep's identity: the command line as given */
+	/* the sweep's identity: the command line as given, and the model version */
 	size_t cap = 64;
 	for (int i = 0; i < argc; i++)
 		cap += strlen(argv[i]) + 3;
-	char *spec_text = malloc(cap), *cfg = NULL;
+	char *cmd = malloc(cap), *spec_text = NULL, *cfg = NULL;
 	int rc = -1;
-	if (!spec_text)
+	if (!cmd)
 		goto out_db;
 	size_t u = 0;
-	u += (size_t)snprintf(spec_text + u, cap - u, "codesim compare");
+	u += (size_t)snprintf(cmd + u, cap - u, "codesim compare");
 	for (int i = 1; i < argc; i++)
-		u += (size_t)snprintf(spec_text + u, cap - u, " %s", argv[i]);
+		u += (size_t)snprintf(cmd + u, cap - u, " %s", argv[i]);
+	if (!(spec_text = xp_sweep_identity_text(cmd, CODESIM_MODEL_VERSION)))
+		goto out_db;
 	long long sid = res_db_sweep(db, "compare", spec_text, err, sizeof err);
 	static const char *const axes[] = {"arch", "model", "run.phase"};
 	if (sid < 0 || res_db_sweep_axes(db, sid, 3, axes, err, sizeof err))
@@ -333,22 +335,13 @@ static int store_points(const char *path, int argc, char **argv, cpoint *cp, int
 		snprintf(err, sizeof err, "cannot start a transaction");
 		goto out_err;
 	}
-	size_t clen = 1 << 16;
-	cfg = malloc(clen);
-	if (!cfg)
-		goto out_err;
 	for (int i = 0; i < n; i++) {
-		size_t need = xp_point_text(&cp[i].pt, cfg, clen);
-		if (need >= clen) {
-			free(cfg);
-			clen = need + 1;
-			cfg = malloc(clen);
-			if (!cfg)
-				goto out_err;
-			xp_point_text(&cp[i].pt, cfg, clen);
-		}
 		char hash[17];
-		res_db_hash_hex(cfg, strlen(cfg), hash);
+		free(cfg);
+		if (!(cfg = xp_point_identity(&cp[i].pt, CODESIM_MODEL_VERSION, hash))) {
+			snprintf(err, sizeof err, "out of memory");
+			goto out_err;
+		}
 		const char *vals[3] = {cp[i].pt.arch.name, cp[i].pt.model.name, cp[i].phase_name};
 		res_db_point dp;
 		memset(&dp, 0, sizeof dp);
@@ -378,6 +371,7 @@ out_err:
 	fprintf(stderr, "codesim: --db %s: %s\n", path, err);
 out_db:
 	free(cfg);
+	free(cmd);
 	free(spec_text);
 	res_db_close(db);
 	return rc;

@@ -245,7 +245,7 @@ static int part_sweep(const char *home, const char *dbpath, int jobs)
 		fprintf(stderr, "codesim: demo: %s\n", err);
 		goto out;
 	}
-	xp_sweep_opts o = {home, jobs, 0, 1, 60, isatty(2) ? 1 : -1, NULL};
+	xp_sweep_opts o = {home, jobs, 0, 1, 60, isatty(2) ? 1 : -1, NULL, NULL};
 	xp_sweep_stats st;
 	if (xp_sweep_run(sw, &o, db, &st, err, sizeof err)) {
 		fprintf(stderr, "codesim: demo: sweep: %s\n", err);

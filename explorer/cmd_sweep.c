@@ -36,6 +36,9 @@ static const char sweep_usage[] =
     "\n"
     "Re-running the same command resumes: finished points (same config hash) are\n"
     "skipped; failed and timed-out points are tried again.  Ctrl-C stops cleanly.\n"
+    "The hash includes the simulator's model version (codesim --version): after a\n"
+    "change to the model, the same command recomputes every point into a new sweep\n"
+    "of the same name and reuses nothing the older version stored.\n"
     "Exit: 0 done, 1 bad input, 2 internal error, 3 some points failed or timed out,\n"
     "130 interrupted.  Query the results with: codesim query --db FILE\n";
 
@@ -169,7 +172,7 @@ int xp_cmd_sweep(int argc, char **argv, const char *home)
 		return EXIT_BAD;
 	}
 	xp_sweep_opts o = {home, (int)jobs, (int)si, (int)sn, timeout, quiet ? -1 : isatty(2) ? 1 : 0,
-	                   getenv("CODESIM_TEST_FAULT")};
+	                   getenv("CODESIM_TEST_FAULT"), NULL};
 	xp_sweep_stats st;
 	int rc = xp_sweep_run(sw, &o, db, &st, err, sizeof err);
 	res_db_close(db);
@@ -192,6 +195,10 @@ int xp_cmd_sweep(int argc, char **argv, const char *home)
 			fprintf(stderr, ", worker peak RSS %.1f MB", st.max_rss_kB / 1024.0);
 		fprintf(stderr, "\n  results: %s   (codesim query --db %s \"SELECT * FROM v_sweep_%lld\")\n", dbpath, dbpath,
 		        st.sweep_id);
+		if (st.other_versions)
+			fprintf(stderr, "  note: %ld earlier run(s) of this spec by another model version (latest: sweep id "
+			                "%lld) are kept apart and not reused; this is model version %s\n",
+			        st.other_versions, st.other_version_id, CODESIM_MODEL_VERSION);
 		if (st.interrupted)
 			fprintf(stderr, "  interrupted: run the same command again to resume\n");
 		else if (st.failed + st.timeout)

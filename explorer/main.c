@@ -216,22 +216,22 @@ static int store_run(const char *path, const xp_point *pt, const res_t *r, doubl
 {
 	char err[ARCH_ERR_MAX], hash[17];
 	res_db *db = NULL;
-	size_t need = xp_point_text(pt, NULL, 0) + 1;
-	char *cfg = malloc(need);
+	char *cfg = xp_point_identity(pt, CODESIM_MODEL_VERSION, hash);
+	char *spec_text = xp_sweep_identity_text("codesim run", CODESIM_MODEL_VERSION);
 	int rc = -1;
-	if (!cfg) {
+	if (!cfg || !spec_text) {
 		fprintf(stderr, "codesim: out of memory\n");
+		free(cfg);
+		free(spec_text);
 		return -1;
 	}
-	xp_point_text(pt, cfg, need);
 	if (res_db_open(path, &db, err, sizeof err))
 		goto fail;
-	long long sid = res_db_sweep(db, "run", "codesim run", err, sizeof err);
+	long long sid = res_db_sweep(db, "run", spec_text, err, sizeof err);
 	static const char *const keys[] = {"arch", "model", "run.phase"};
 	const char *vals[] = {pt->arch.name, pt->model.name, wl_phase_names[pt->sc.phase]};
 	if (sid < 0 || res_db_sweep_axes(db, sid, 3, keys, err, sizeof err))
 		goto fail;
-	res_db_hash_hex(cfg, strlen(cfg), hash);
 	if (res_db_put(db, sid, hash, cfg, r->feasible ? "ok" : "infeasible", r->reason, wall_s, 3, keys, vals, r, err,
 	               sizeof err))
 		goto fail;
@@ -242,6 +242,7 @@ fail:
 out:
 	res_db_close(db);
 	free(cfg);
+	free(spec_text);
 	return rc;
 }
 
@@ -516,7 +517,7 @@ int xp_main(int argc, char **argv)
 		return argc < 2 ? EXIT_BAD : 0;
 	}
 	if (!strcmp(argv[1], "--version")) {
-		printf("codesim 0.1 (SystemC %s)\n", sim_version());
+		printf("codesim 0.1 (SystemC %s), model version %s\n", sim_version(), CODESIM_MODEL_VERSION);
 		return 0;
 	}
 	static const struct {

@@ -2,16 +2,16 @@
  * point.c - resolve a design point and evaluate it: graph, kernels, sim,
  * metrics.  Forked workers run the evaluation; the parent resolves.
  */
+#include "forkpool.h"
 #include "xp.h"
+
+#include "../results/store.h"
 
 #include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/select.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -111,12 +111,30 @@ out:
 	return rc;
 }
 
-/* ---- forked workers --------------------------------------------------- */
+char *xp_point_identity(const xp_point *pt, const char *version, char hash[17])
+{
+	char head[160];
+	int h = snprintf(head, sizeof head, "codesim.model_version = \"%.100s\";\n", version);
+	size_t n = (size_t)h + xp_point_text(pt, NULL, 0) + 1;
+	char *text = malloc(n);
+	if (!text)
+		return NULL;
+	memcpy(text, head, (size_t)h);
+	xp_point_text(pt, text + h, n - (size_t)h);
+	res_db_hash_hex(text, strlen(text), hash);
+	return text;
+}
 
-typedef struct {
-	int ok;
-	char err[ARCH_ERR_MAX];
-} xp_wire_head;
+char *xp_sweep_identity_text(const char *text, const char *version)
+{
+	size_t n = strlen(text) + strlen(version) + 64;
+	char *out = malloc(n);
+	if (out)
+		snprintf(out, n, "# codesim model version %s\n%s", version, text);
+	return out;
+}
+
+/* ---- forked workers --------------------------------------------------- */
 
 int xp_write_all(int fd, const void *buf, size_t n)
 {
@@ -141,99 +159,63 @@ double xp_now_s(void)
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* xp_fork_call: a pool of one job */
+typedef struct {
+	xp_work_fn fn;
+	const void *arg;
+	void *out;
+	size_t size;
+	int rc, timed_out;
+	char *err;
+	size_t errlen;
+	int started;
+} one_call;
+
+static int one_next(void *ctx, int slot, long *job)
+{
+	one_call *c = ctx;
+	(void)slot;
+	if (c->started)
+		return XP_NEXT_NONE;
+	c->started = 1;
+	*job = 0;
+	return XP_NEXT_START;
+}
+
+static int one_work(void *ctx, int slot, long job, void *out, char *err, size_t errlen)
+{
+	const one_call *c = ctx;
+	(void)slot, (void)job;
+	return c->fn(c->arg, out, err, errlen);
+}
+
+static int one_done(void *ctx, int slot, long job, const xp_job_result *r)
+{
+	one_call *c = ctx;
+	(void)slot, (void)job;
+	if (r->status == XP_JOB_OK) {
+		memcpy(c->out, r->out, c->size);
+		c->rc = 0;
+	} else {
+		c->timed_out = r->status == XP_JOB_TIMEOUT;
+		snprintf(c->err, c->errlen, "%s", r->err);
+	}
+	return 0;
+}
+
 int xp_fork_call(xp_work_fn fn, const void *arg, void *out, size_t size, double timeout_s, int *timed_out,
                  char *err, size_t errlen)
 {
-	int fds[2];
+	one_call c = {fn, arg, out, size, -1, 0, err, errlen, 0};
+	xp_forkpool p = {.jobs = 1, .timeout_s = timeout_s, .size = size, .ctx = &c, .next = one_next,
+	                 .work = one_work, .done = one_done};
 	if (timed_out)
 		*timed_out = 0;
-	if (pipe(fds)) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
+	if (xp_forkpool_run(&p, NULL, err, errlen))
 		return -1;
-	}
-	fflush(stdout);
-	fflush(stderr);
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(fds[0]), close(fds[1]);
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		return -1;
-	}
-	if (pid == 0) {
-		close(fds[0]);
-		xp_wire_head h;
-		memset(&h, 0, sizeof h);
-		h.ok = fn(arg, out, h.err, sizeof h.err) == 0;
-		if (xp_write_all(fds[1], &h, sizeof h) || xp_write_all(fds[1], out, size))
-			_exit(3);
-		_exit(0);
-	}
-	close(fds[1]);
-	xp_wire_head h;
-	size_t need = sizeof h + size, got = 0;
-	char *buf = malloc(need);
-	if (!buf) {
-		close(fds[0]);
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	double start = xp_now_s();
-	int killed = 0;
-	for (;;) {
-		if (timeout_s > 0) {
-			double left = timeout_s - (xp_now_s() - start);
-			if (left <= 0) {
-				kill(pid, SIGKILL);
-				killed = 1;
-				break;
-			}
-			fd_set rd;
-			FD_ZERO(&rd);
-			FD_SET(fds[0], &rd);
-			struct timeval tv = {(time_t)left, (suseconds_t)((left - floor(left)) * 1e6)};
-			int sr = select(fds[0] + 1, &rd, NULL, NULL, &tv);
-			if (sr < 0 && errno == EINTR)
-				continue;
-			if (sr == 0)
-				continue;
-		}
-		ssize_t n = read(fds[0], buf + got, need - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-		if (got == need)
-			break;
-	}
-	close(fds[0]);
-	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	int rc = -1;
-	if (killed) {
-		if (timed_out)
-			*timed_out = 1;
-		snprintf(err, errlen, "timed out after %.1f s", timeout_s);
-	} else if (got < need) {
-		if (WIFSIGNALED(status))
-			snprintf(err, errlen, "worker crashed (signal %d: %s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
-		else
-			snprintf(err, errlen, "worker exited with status %d before sending a result",
-			         WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-	} else {
-		memcpy(&h, buf, sizeof h);
-		if (!h.ok) {
-			snprintf(err, errlen, "%s", h.err);
-		} else {
-			memcpy(out, buf + sizeof h, size);
-			rc = 0;
-		}
-	}
-	free(buf);
-	return rc;
+	if (timed_out)
+		*timed_out = c.timed_out;
+	return c.rc;
 }
 
 static int eval_fn(const void *arg, void *out, char *err, size_t errlen)

@@ -100,6 +100,9 @@ typedef struct {
 	 * "ACTION:KEY=VALUE;..." with ACTION crash|hang|slow, matched against the
 	 * point's axis values ("*" matches every point).  NULL: none. */
 	const char *fault;
+	/* Test-only: the model version the points are stored under (NULL:
+	 * CODESIM_MODEL_VERSION), to play an older codesim. */
+	const char *model_version;
 } xp_sweep_opts;
 
 typedef struct {
@@ -111,6 +114,8 @@ typedef struct {
 	int interrupted;            /* SIGINT/SIGTERM/SIGHUP: stopped early, resumable */
 	double wall_s;
 	long max_rss_kB;
+	long other_versions;        /* runs of this spec stored by another model version (not reused) */
+	long long other_version_id; /* the latest of them */
 } xp_sweep_stats;
 
 /* Run sw into db.  0 when every point of the shard was handled (failed and

@@ -1,20 +1,17 @@
 /*
- * valid_run.c - running validation cases.  The parent (or a dispatcher
- * process it forks, one per concurrent job) parses and resolves a case, and
- * the simulation runs in a worker forked by xp_fork_call, so no process
- * that runs several cases ever elaborates SystemC (DESIGN 4).
+ * valid_run.c - running validation cases.  The parent (or, with several
+ * jobs, a worker of the fork pool, one per case) parses and resolves a
+ * case, and the simulation runs in a worker forked by xp_fork_call, so no
+ * process that runs several cases ever elaborates SystemC (DESIGN 4).
  */
+#include "forkpool.h"
 #include "valid.h"
 
 #include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/select.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #define MAX_ARGV 256
 
@@ -200,199 +197,74 @@ void xp_vcase_eval(const xp_vopts *o, const xp_vcase *c, xp_vres *r)
 		r->err_pct = 100.0 * (r->predicted - c->published) / c->published;
 }
 
-/* ---- a pool of dispatchers -------------------------------------------------- */
+/* ---- cases in parallel: the fork pool ------------------------------------ */
 
 typedef struct {
-	pid_t pid;
-	int cmd_fd, res_fd;
-	int busy;                     /* position being run, -1 idle */
-	int alive;
-} shard;
+	const xp_vopts *o;
+	const xp_vset *set;
+	const int *idx;
+	int n, next;
+	xp_vres *res;
+	char *done;
+} vpool;
 
-typedef struct {
-	int pos;
-	xp_vres r;
-} shard_msg;
-
-static int write_full(int fd, const void *buf, size_t n)
+static int next_case(void *ctx, int slot, long *job)
 {
-	const char *p = buf;
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w, n -= (size_t)w;
-	}
+	vpool *V = ctx;
+	(void)slot;
+	if (V->next >= V->n)
+		return XP_NEXT_NONE;
+	*job = V->next++;
+	return XP_NEXT_START;
+}
+
+/* In the worker: parse and resolve the case; its simulation runs in a
+ * worker of its own (xp_fork_call), with the case's timeout. */
+static int eval_case(void *ctx, int slot, long pos, void *out, char *err, size_t errlen)
+{
+	const vpool *V = ctx;
+	(void)slot, (void)err, (void)errlen;
+	xp_vcase_eval(V->o, &V->set->cases[V->idx[pos]], out);
+	fflush(stderr);
 	return 0;
 }
 
-static int read_full(int fd, void *buf, size_t n)
+static int case_done(void *ctx, int slot, long pos, const xp_job_result *r)
 {
-	char *p = buf;
-	size_t got = 0;
-	while (got < n) {
-		ssize_t r = read(fd, p + got, n - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		got += (size_t)r;
+	vpool *V = ctx;
+	(void)slot;
+	if (r->status == XP_JOB_CANCELLED)
+		return 0;
+	if (r->status == XP_JOB_OK) {
+		memcpy(&V->res[pos], r->out, sizeof V->res[pos]);
+	} else {
+		memset(&V->res[pos], 0, sizeof V->res[pos]);
+		set_error(&V->res[pos], 1, "validation worker", r->err);
 	}
+	V->done[pos] = 1;
 	return 0;
-}
-
-static void shard_main(const xp_vopts *o, const xp_vset *set, const int *idx, int cmd_fd, int res_fd)
-{
-	int pos;
-	while (read_full(cmd_fd, &pos, sizeof pos) == 0 && pos >= 0) {
-		shard_msg m;
-		memset(&m, 0, sizeof m);
-		m.pos = pos;
-		xp_vcase_eval(o, &set->cases[idx[pos]], &m.r);
-		fflush(stderr);
-		if (write_full(res_fd, &m, sizeof m))
-			break;
-	}
-	_exit(0);
-}
-
-static void shard_send(shard *s, int pos)
-{
-	if (write_full(s->cmd_fd, &pos, sizeof pos)) {
-		s->alive = 0;
-		return;
-	}
-	s->busy = pos;
 }
 
 int xp_vrun(const xp_vopts *o, const xp_vset *set, const int *idx, int n, xp_vres *res, char *err, size_t errlen)
 {
 	int jobs = o->jobs < n ? o->jobs : n;
-	if (jobs <= 1) {
-		for (int i = 0; i < n; i++)
-			xp_vcase_eval(o, &set->cases[idx[i]], &res[i]);
-		return 0;
-	}
-	shard *sh = calloc((size_t)jobs, sizeof *sh);
-	if (!sh) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	struct sigaction ign, old;
-	memset(&ign, 0, sizeof ign);
-	ign.sa_handler = SIG_IGN;
-	sigemptyset(&ign.sa_mask);
-	sigaction(SIGPIPE, &ign, &old);
-	int started = 0;
-	for (int j = 0; j < jobs; j++) {
-		int cmd[2], rsp[2];
-		if (pipe(cmd))
-			break;
-		if (pipe(rsp)) {
-			close(cmd[0]), close(cmd[1]);
-			break;
-		}
-		fflush(stdout);
-		fflush(stderr);
-		pid_t pid = fork();
-		if (pid < 0) {
-			close(cmd[0]), close(cmd[1]), close(rsp[0]), close(rsp[1]);
-			break;
-		}
-		if (pid == 0) {
-			/* keep only this dispatcher's ends, so that EOF reaches the others */
-			for (int i = 0; i < started; i++)
-				close(sh[i].cmd_fd), close(sh[i].res_fd);
-			close(cmd[1]), close(rsp[0]);
-			shard_main(o, set, idx, cmd[0], rsp[1]);
-		}
-		close(cmd[0]), close(rsp[1]);
-		sh[started].pid = pid;
-		sh[started].cmd_fd = cmd[1];
-		sh[started].res_fd = rsp[0];
-		sh[started].busy = -1;
-		sh[started].alive = 1;
-		started++;
-	}
-	if (!started) {
-		sigaction(SIGPIPE, &old, NULL);
-		free(sh);
-		snprintf(err, errlen, "could not start a validation worker: %s", strerror(errno));
-		return -1;
-	}
-	int next = 0, outstanding = 0;
-	char *done = calloc((size_t)n, 1);
-	for (int j = 0; j < started && next < n; j++) {
-		shard_send(&sh[j], next);
-		if (sh[j].alive)
-			next++, outstanding++;
-	}
-	while (outstanding > 0) {
-		fd_set rd;
-		FD_ZERO(&rd);
-		int maxfd = -1;
-		for (int j = 0; j < started; j++)
-			if (sh[j].alive && sh[j].busy >= 0) {
-				FD_SET(sh[j].res_fd, &rd);
-				if (sh[j].res_fd > maxfd)
-					maxfd = sh[j].res_fd;
-			}
-		if (maxfd < 0)
-			break;
-		int sr = select(maxfd + 1, &rd, NULL, NULL, NULL);
-		if (sr < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		for (int j = 0; j < started; j++) {
-			shard *s = &sh[j];
-			if (!s->alive || s->busy < 0 || !FD_ISSET(s->res_fd, &rd))
-				continue;
-			shard_msg m;
-			outstanding--;
-			if (read_full(s->res_fd, &m, sizeof m) || m.pos != s->busy) {
-				xp_vres *r = &res[s->busy];
-				memset(r, 0, sizeof *r);
-				set_error(r, 1, "validation dispatcher died", "");
-				done[s->busy] = 1;
-				s->alive = 0;
-				s->busy = -1;
-				continue;
-			}
-			res[m.pos] = m.r;
-			done[m.pos] = 1;
-			s->busy = -1;
-			if (next < n) {
-				shard_send(s, next);
-				if (s->alive)
-					next++, outstanding++;
-			}
+	char *done = jobs > 1 ? calloc((size_t)n, 1) : NULL;
+	if (done) {
+		vpool V = {o, set, idx, n, 0, res, done};
+		xp_forkpool p = {.jobs = jobs, .size = sizeof(xp_vres), .ctx = &V, .next = next_case, .work = eval_case,
+		                 .done = case_done};
+		char perr[ARCH_ERR_MAX];
+		if (xp_forkpool_run(&p, NULL, perr, sizeof perr) && !memchr(done, 1, (size_t)n)) {
+			free(done);
+			snprintf(err, errlen, "could not start a validation worker: %s", perr);
+			return -1;
 		}
 	}
-	/* whatever no dispatcher could take runs here, one at a time */
+	/* without a pool (one job), or what the pool could not run: here, one at a time */
 	for (int i = 0; i < n; i++)
-		if (done && !done[i])
+		if (!done || !done[i])
 			xp_vcase_eval(o, &set->cases[idx[i]], &res[i]);
-	for (int j = 0; j < started; j++) {
-		int stop = -1;
-		if (sh[j].alive)
-			write_full(sh[j].cmd_fd, &stop, sizeof stop);
-		close(sh[j].cmd_fd);
-		close(sh[j].res_fd);
-	}
-	for (int j = 0; j < started; j++)
-		while (waitpid(sh[j].pid, NULL, 0) < 0 && errno == EINTR)
-			;
-	sigaction(SIGPIPE, &old, NULL);
-	if (!done) {
-		for (int i = 0; i < n; i++)
-			xp_vcase_eval(o, &set->cases[idx[i]], &res[i]);
-	}
 	free(done);
-	free(sh);
 	return 0;
 }
 

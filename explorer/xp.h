@@ -14,6 +14,7 @@
 #include "../kernels/kern.h"
 #include "../results/res.h"
 #include "../workloads/wl.h"
+#include "model_version.h"
 
 #define XP_MAX_SETS 64
 
@@ -34,16 +35,24 @@ typedef struct {
 void xp_spec_init(xp_spec *s);
 /* Load presets, apply overrides, validate.  -1 with err on bad input. */
 int xp_resolve(const char *home, const xp_spec *spec, xp_point *pt, char *err, size_t errlen);
-/* The canonical text of a resolved point (its identity). */
+/* The canonical text of a resolved point (its inputs). */
 size_t xp_point_text(const xp_point *pt, char *buf, size_t len);
+/* A point's stored identity: its config text, "codesim.model_version =
+ * \"V\";" then xp_point_text (malloc'd, the caller frees; NULL: out of
+ * memory), and in hash the hex hash of that text.  version: the model
+ * version (CODESIM_MODEL_VERSION; another only in tests). */
+char *xp_point_identity(const xp_point *pt, const char *version, char hash[17]);
+/* A stored sweep's identity text: "# codesim model version V" then the
+ * sweep's own text (malloc'd; NULL: out of memory). */
+char *xp_sweep_identity_text(const char *text, const char *version);
 
 /* Simulate in this process (SystemC: once per process). 0, or -1 with
  * err for an internal error; an infeasible point is 0 with r->feasible 0. */
 int xp_evaluate(const xp_point *pt, res_t *r, char *err, size_t errlen);
 
-/* Fork a worker that runs fn(arg, out) and sends `size` bytes of out back.
- * timeout_s <= 0: none.  Returns 0; -1 with err when the worker crashed,
- * failed or timed out (*timed_out set). */
+/* Fork a worker (forkpool.h) that runs fn(arg, out) and sends `size` bytes
+ * of out back.  timeout_s <= 0: none.  Returns 0; -1 with err when the
+ * worker crashed, failed or timed out (*timed_out set). */
 typedef int (*xp_work_fn)(const void *arg, void *out, char *err, size_t errlen);
 int xp_fork_call(xp_work_fn fn, const void *arg, void *out, size_t size, double timeout_s,
                  int *timed_out, char *err, size_t errlen);

@@ -6,17 +6,20 @@
  */
 #include "tests.h"
 
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "../explorer/forkpool.h"
 #include "../explorer/sweep.h"
 #include "../results/store.h"
 
@@ -696,6 +699,204 @@ START_TEST(test_demo_runs)
 }
 END_TEST
 
+/* A point stored under another model version is not done: the resumed
+ * sweep recomputes it, as a sweep of its own (no mixing), and only then
+ * skips it. */
+START_TEST(test_model_version_resume)
+{
+	char db_path[256], err[ARCH_ERR_MAX];
+	tmp_path(db_path, sizeof db_path, "version.db");
+	rm_db(db_path);
+	xp_sweep sw;
+	load_spec(&sw, "version.cfg",
+	          "name = \"t-version\"; arch = \"h100\"; model = \"llama3-8b\";\n"
+	          "run = { phase = \"decode\"; context = 1024; };\n"
+	          "axes = ( { key = \"run.batch\"; values = [1, 2, 3]; } );\n");
+	res_db *db;
+	ck_assert_msg(res_db_open(db_path, &db, err, sizeof err) == 0, "%s", err);
+	xp_sweep_opts o = {t_home(), 2, 0, 1, 60, -1, NULL, "t-older"};
+	xp_sweep_stats st1, st2, st3;
+	ck_assert_msg(xp_sweep_run(&sw, &o, db, &st1, err, sizeof err) == 0, "%s", err);
+	ck_assert_int_eq(st1.ok, 3);
+	ck_assert_int_eq(st1.other_versions, 0);
+	/* the same spec, this codesim's version: nothing is done yet */
+	o.model_version = NULL;
+	ck_assert_msg(xp_sweep_run(&sw, &o, db, &st2, err, sizeof err) == 0, "%s", err);
+	ck_assert_int_eq(st2.skipped, 0);
+	ck_assert_int_eq(st2.ok, 3);
+	ck_assert(st2.sweep_id != st1.sweep_id);
+	ck_assert_int_eq(st2.other_versions, 1);
+	ck_assert_int_eq(st2.other_version_id, st1.sweep_id);
+	/* and now it is */
+	ck_assert_msg(xp_sweep_run(&sw, &o, db, &st3, err, sizeof err) == 0, "%s", err);
+	ck_assert_int_eq(st3.skipped, 3);
+	ck_assert_int_eq(st3.ok, 0);
+	ck_assert_int_eq(st3.sweep_id, st2.sweep_id);
+	res_db_close(db);
+	/* the identity, built by hand: the version line, then the resolved config */
+	xp_spec spec;
+	xp_point pt;
+	char vals[XP_AXES_MAX][XP_VAL_MAX], sql[512];
+	xp_sweep_values(&sw, 1, vals);
+	xp_sweep_spec(&sw, vals, &spec);
+	ck_assert_msg(xp_resolve(t_home(), &spec, &pt, err, sizeof err) == 0, "%s", err);
+	size_t n = xp_point_text(&pt, NULL, 0) + 1;
+	char *text = malloc(n + 128), hash[17], old_hash[17];
+	ck_assert(text != NULL);
+	int h = snprintf(text, 128, "codesim.model_version = \"%s\";\n", CODESIM_MODEL_VERSION);
+	xp_point_text(&pt, text + h, n);
+	res_db_hash_hex(text, strlen(text), hash);
+	h = snprintf(text, 128, "codesim.model_version = \"t-older\";\n");
+	xp_point_text(&pt, text + h, n);
+	res_db_hash_hex(text, strlen(text), old_hash);
+	ck_assert_str_ne(hash, old_hash);
+	free(text);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM v_results WHERE sweep_id = %lld AND hash = '%s' AND idx = 1",
+	         st2.sweep_id, hash);
+	ck_assert_int_eq(query_int(db_path, sql), 1);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM v_results WHERE sweep_id = %lld AND hash = '%s' AND idx = 1",
+	         st1.sweep_id, old_hash);
+	ck_assert_int_eq(query_int(db_path, sql), 1);
+	/* each sweep holds its own version's three points, no more */
+	ck_assert_int_eq(query_int(db_path, "SELECT count(*) FROM points"), 6);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM v_results WHERE sweep_id = %lld", st2.sweep_id);
+	ck_assert_int_eq(query_int(db_path, sql), 3);
+	ck_assert_int_eq(query_int(db_path, "SELECT count(*) FROM points WHERE config LIKE "
+	                                    "'codesim.model_version = \"t-older\";%'"), 3);
+	xp_sweep_free(&sw);
+	rm_db(db_path);
+}
+END_TEST
+
+/* ---- the fork pool (forkpool.h) ----------------------------------------- */
+
+typedef struct {
+	int njobs, next, running, max_running, ticks, interrupt_at;
+	int ndone[8], status[8];
+	long out[8], rss[8];
+	char err[8][ARCH_ERR_MAX];
+} tpool;
+
+static int tp_next(void *ctx, int slot, long *job)
+{
+	tpool *T = ctx;
+	(void)slot;
+	if (T->next >= T->njobs)
+		return XP_NEXT_NONE;
+	*job = T->next++;
+	if (++T->running > T->max_running)
+		T->max_running = T->running;
+	return XP_NEXT_START;
+}
+
+/* job 2 crashes, 3 hangs, 4 fails with a message, 6 hangs; the rest send job^2 */
+static int tp_work(void *ctx, int slot, long job, void *out, char *err, size_t errlen)
+{
+	(void)ctx, (void)slot;
+	if (job == 2) {
+		struct rlimit no_core = {0, 0};
+		setrlimit(RLIMIT_CORE, &no_core);
+		signal(SIGSEGV, SIG_DFL);
+		raise(SIGSEGV);
+	}
+	if (job == 3 || job == 6)
+		for (;;)
+			pause();
+	if (job == 4) {
+		snprintf(err, errlen, "nope");
+		return -1;
+	}
+	*(long *)out += job * job;   /* out arrives zeroed */
+	return 0;
+}
+
+static int tp_done(void *ctx, int slot, long job, const xp_job_result *r)
+{
+	tpool *T = ctx;
+	(void)slot;
+	T->running--;
+	T->ndone[job]++;
+	T->status[job] = r->status;
+	T->out[job] = r->out ? *(const long *)r->out : -1;
+	T->rss[job] = r->rss_kB;
+	snprintf(T->err[job], sizeof T->err[job], "%s", r->err);
+	return 0;
+}
+
+static int tp_tick(void *ctx)
+{
+	tpool *T = ctx;
+	if (T->interrupt_at && ++T->ticks == T->interrupt_at)
+		kill(getpid(), SIGINT);
+	return 0;
+}
+
+START_TEST(test_forkpool_results)
+{
+	tpool T;
+	memset(&T, 0, sizeof T);
+	T.njobs = 6;
+	xp_forkpool p = {.jobs = 3, .timeout_s = 0.5, .size = sizeof(long), .ctx = &T, .next = tp_next,
+	                 .work = tp_work, .done = tp_done};
+	char err[256] = "";
+	int intr = -1;
+	double t0 = xp_now_s();
+	ck_assert_msg(xp_forkpool_run(&p, &intr, err, sizeof err) == 0, "%s", err);
+	double wall = xp_now_s() - t0;
+	ck_assert_int_eq(intr, 0);
+	/* every job ended exactly once, never more than 3 at a time */
+	for (int j = 0; j < 6; j++)
+		ck_assert_msg(T.ndone[j] == 1, "job %d ended %d times", j, T.ndone[j]);
+	ck_assert_int_eq(T.max_running, 3);
+	ck_assert_int_eq(T.running, 0);
+	for (int j = 0; j < 6; j++)
+		if (j == 0 || j == 1 || j == 5) {
+			ck_assert_int_eq(T.status[j], XP_JOB_OK);
+			ck_assert_int_eq(T.out[j], (long)j * j);
+			ck_assert(T.rss[j] > 0);
+		}
+	ck_assert_int_eq(T.status[2], XP_JOB_CRASHED);
+	ck_assert_msg(strstr(T.err[2], "worker crashed (signal 11"), "%s", T.err[2]);
+	ck_assert_int_eq(T.rss[2], -1);
+	ck_assert_int_eq(T.status[3], XP_JOB_TIMEOUT);
+	ck_assert_str_eq(T.err[3], "timed out after 0.5 s");
+	ck_assert_int_eq(T.status[4], XP_JOB_FAILED);
+	ck_assert_str_eq(T.err[4], "nope");
+	ck_assert_int_eq(T.out[4], -1);
+	/* the hang costs the timeout, not more than a poll tick past it */
+	ck_assert_msg(wall >= 0.5 && wall < 2.0, "wall %.3f s", wall);
+}
+END_TEST
+
+START_TEST(test_forkpool_interrupt)
+{
+	tpool T;
+	memset(&T, 0, sizeof T);
+	T.njobs = 8;
+	T.interrupt_at = 3;
+	/* jobs 3 and 6 hang with no timeout: only the interrupt ends the run */
+	xp_forkpool p = {.jobs = 8, .size = sizeof(long), .stop_on_signal = 1, .ctx = &T, .next = tp_next,
+	                 .work = tp_work, .done = tp_done, .tick = tp_tick};
+	char err[256] = "";
+	int intr = 0;
+	ck_assert_msg(xp_forkpool_run(&p, &intr, err, sizeof err) == 0, "%s", err);
+	ck_assert_int_eq(intr, 1);
+	ck_assert_int_eq(T.running, 0);
+	for (int j = 0; j < 8; j++)
+		ck_assert_msg(T.ndone[j] == 1, "job %d ended %d times", j, T.ndone[j]);
+	ck_assert_int_eq(T.status[3], XP_JOB_CANCELLED);
+	ck_assert_int_eq(T.status[6], XP_JOB_CANCELLED);
+	/* the signal was consumed and the caller's mask is back: nothing pending, nothing blocked */
+	sigset_t set;
+	sigpending(&set);
+	ck_assert(!sigismember(&set, SIGINT));
+	sigprocmask(SIG_BLOCK, NULL, &set);
+	ck_assert(!sigismember(&set, SIGINT));
+	/* no worker is left behind */
+	ck_assert(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
+}
+END_TEST
+
 Suite *suite_sweep(void)
 {
 	Suite *s = suite_create("sweep");
@@ -711,6 +912,9 @@ Suite *suite_sweep(void)
 	tcase_set_timeout(e2e, 60);
 	tcase_add_test(e2e, test_bad_input_writes_nothing);
 	tcase_add_test(e2e, test_crash_and_hang_recorded);
+	tcase_add_test(e2e, test_forkpool_results);
+	tcase_add_test(e2e, test_model_version_resume);
+	tcase_add_test(e2e, test_forkpool_interrupt);
 	tcase_add_test(e2e, test_sigkill_resume);
 	tcase_add_test(e2e, test_shard_merge);
 	tcase_add_test(e2e, test_constraints_and_invalid_points);
