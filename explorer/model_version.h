@@ -18,6 +18,6 @@
 #ifndef CODESIM_MODEL_VERSION_H
 #define CODESIM_MODEL_VERSION_H
 
-#define CODESIM_MODEL_VERSION "2026-11-21-versioned-identity"
+#define CODESIM_MODEL_VERSION "2026-11-21-norm-kernels-l40s-kv-fp8"
 
 #endif
