@@ -2,7 +2,7 @@
  * sweep.h - sweeps inside explorer/: the spec (spec.c), constraint
  * expressions (spec_expr.c), the worker pool that runs a sweep into the
  * results database (pool.c).  Internal to explorer/ and its tests; the
- * command line is the public face (codesim sweep, docs/README-sweep.md).
+ * command line is the public face (codesim sweep; README.md "Sweeps").
  */
 #ifndef CODESIM_XP_SWEEP_H
 #define CODESIM_XP_SWEEP_H
@@ -96,7 +96,7 @@ typedef struct {
 	int shard_i, shard_n;       /* run points with index % shard_n == shard_i */
 	double timeout_s;           /* per point; <= 0: none */
 	int progress;               /* 1: a live bar on stderr; 0: a summary line; -1: quiet */
-	/* Test-only fault injection (CODESIM_TEST_FAULT, docs/README-sweep.md):
+	/* Test-only fault injection (CODESIM_TEST_FAULT; README.md "Test-only fault injection"):
 	 * "ACTION:KEY=VALUE;..." with ACTION crash|hang|slow, matched against the
 	 * point's axis values ("*" matches every point).  NULL: none. */
 	const char *fault;

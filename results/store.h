@@ -5,7 +5,7 @@
  * Only a parent process opens a res_db: never carry a handle across
  * fork(), and never call these functions in a forked worker.
  *
- * Schema (PRAGMA user_version = RES_DB_SCHEMA_VERSION; docs/README-sweep.md):
+ * Schema (PRAGMA user_version = RES_DB_SCHEMA_VERSION; README.md "The database"):
  *   sweeps(id, name, spec_hash, spec_text, axes, created)
  *   points(id, hash UNIQUE, sweep_id, status, reason, config, wall_s, cpu_s, rss_kB, created)
  *   sweep_points(sweep_id, point_id, idx)      membership: a point may serve many sweeps
