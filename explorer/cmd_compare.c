@@ -18,8 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../results/report.h"
-#include "../results/store.h"
+#include "../results/res.h"
 
 #define EXIT_BAD 1
 #define EXIT_INTERNAL 2

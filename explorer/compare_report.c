@@ -8,8 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../results/report.h"
-#include "../results/store.h"
+#include "../results/res.h"
 
 int xp_report_cli(int argc, char **argv, const char *home);
 

@@ -7,7 +7,7 @@
  */
 #include "xp.h"
 #include "valid.h"
-#include "../results/store.h"
+#include "../results/res.h"
 
 #include <dirent.h>
 #include <stdio.h>

@@ -5,7 +5,7 @@
 #include "forkpool.h"
 #include "xp.h"
 
-#include "../results/store.h"
+#include "../results/res.h"
 
 #include <errno.h>
 #include <math.h>

@@ -7,7 +7,7 @@
 #ifndef CODESIM_XP_SWEEP_H
 #define CODESIM_XP_SWEEP_H
 
-#include "../results/store.h"
+#include "../results/res.h"
 #include "xp.h"
 
 #define XP_AXES_MAX 16

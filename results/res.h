@@ -84,4 +84,10 @@ void res_json_str(FILE *f, const char *s);
 const char *res_fmt_time(double s, char *buf, size_t len);
 const char *res_fmt_bytes(double b, char *buf, size_t len);
 
+/* The folder's one public header (DESIGN 11): the results store (SQLite)
+ * and the reports are declared in store.h and report.h, which other folders
+ * reach through here. */
+#include "store.h"
+#include "report.h"
+
 #endif

@@ -15,8 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../results/report.h"
-#include "../results/store.h"
+#include "../results/res.h"
 
 #define BIG (1 << 20)
 

@@ -21,7 +21,7 @@
 
 #include "../explorer/forkpool.h"
 #include "../explorer/sweep.h"
-#include "../results/store.h"
+#include "../results/res.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 
