@@ -101,6 +101,10 @@ validate: deps
 	@$(MAKE) --no-print-directory build
 	@./$(BIN) validate
 
+golden: deps
+	@$(MAKE) --no-print-directory build
+	@sh tests/golden/update.sh
+
 asan: deps
 	@$(MAKE) --no-print-directory SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" OPT="-O1 -g" \
 	  build tests/run_tests-san

@@ -2,8 +2,12 @@
  * one-line error on stderr, exit 1, nothing on stdout; --json is JSON only. */
 #include "tests.h"
 
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "../explorer/model_version.h"
 
 static char out[1 << 17], err[8192];
 
@@ -109,6 +113,49 @@ START_TEST(help_texts)
 }
 END_TEST
 
+/* The golden points (tests/golden/points.tsv) print the recorded time_s:
+ * same inputs, same outputs (DESIGN 11); and a change that moves a
+ * prediction comes with a new CODESIM_MODEL_VERSION, which the file records
+ * (make golden refuses to record moved values under an old version).  The
+ * tolerance, 1e-6, leaves room only for a last-bit difference of another
+ * machine's libm (glibc picks FMA or plain exp/log/pow by CPU); any model
+ * change moves a prediction by far more. */
+START_TEST(golden_points_unchanged)
+{
+	char path[1024], line[1024], args[1100];
+	snprintf(path, sizeof path, "%s/tests/golden/points.tsv", t_home());
+	FILE *f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	int points = 0, have_version = 0;
+	while (fgets(line, sizeof line, f)) {
+		line[strcspn(line, "\n")] = 0;
+		if (!strncmp(line, "# model_version\t", 16)) {
+			have_version = 1;
+			ck_assert_msg(!strcmp(line + 16, CODESIM_MODEL_VERSION),
+			              "golden points recorded under model version %s, the code is %s: run make golden",
+			              line + 16, CODESIM_MODEL_VERSION);
+			continue;
+		}
+		char *tab = strchr(line, '\t');
+		if (line[0] == '#' || !tab || !strncmp(line, "args\t", 5))
+			continue;
+		*tab = 0;
+		double want = atof(tab + 1);
+		snprintf(args, sizeof args, "%s --json", line);
+		ck_assert_msg(t_cli(args, out, sizeof out, err, sizeof err) == 0, "codesim %s: %s", line, err);
+		double got = t_json_num(out, "time_s");
+		ck_assert_msg(got > 0 && fabs(got / want - 1) < 1e-6,
+		              "golden point moved: codesim %s: time_s %.10g, recorded %.10g (an intended model change: "
+		              "bump CODESIM_MODEL_VERSION in explorer/model_version.h, then make golden)",
+		              line, got, want);
+		points++;
+	}
+	fclose(f);
+	ck_assert(have_version);
+	ck_assert_int_ge(points, 10);
+}
+END_TEST
+
 Suite *suite_cli(void)
 {
 	Suite *s = suite_create("cli");
@@ -120,6 +167,7 @@ Suite *suite_cli(void)
 	tcase_add_test(tc, infeasible_is_a_result);
 	tcase_add_test(tc, run_stores_in_sqlite);
 	tcase_add_test(tc, help_texts);
+	tcase_add_test(tc, golden_points_unchanged);
 	suite_add_tcase(s, tc);
 	return s;
 }
