@@ -8,7 +8,9 @@
  * BUMP IT IN THE SAME COMMIT AS ANY CHANGE THAT CHANGES A PREDICTION
  * (arch presets or keys, workloads, kernels, sim, results: anything that
  * moves a number `codesim run` prints).  A change that only refactors,
- * documents or touches the command line keeps it.
+ * documents or touches the command line keeps it.  The golden points
+ * (tests/golden/points.tsv) hold it: `make test` fails when a prediction
+ * moved, and `make golden` re-records them only under a new version.
  *
  * Format: DATE-TOPIC, the date of the change and a word for it, so that
  * two branches that each bump it conflict on merge (two equal "N+1"
