@@ -212,25 +212,6 @@ int xp_cmd_sweep(int argc, char **argv, const char *home)
 	return st.failed + st.timeout ? EXIT_POINTS_FAILED : 0;
 }
 
-static char *read_stdin(void)
-{
-	size_t cap = 4096, n = 0, r;
-	char *buf = malloc(cap);
-	while (buf && (r = fread(buf + n, 1, cap - n - 1, stdin)) > 0) {
-		n += r;
-		if (n == cap - 1) {
-			char *nb = realloc(buf, cap * 2);
-			if (!nb)
-				free(buf);
-			buf = nb;
-			cap *= 2;
-		}
-	}
-	if (buf)
-		buf[n] = 0;
-	return buf;
-}
-
 int xp_cmd_query(int argc, char **argv, const char *home)
 {
 	(void)home;
@@ -271,7 +252,7 @@ int xp_cmd_query(int argc, char **argv, const char *home)
 	}
 	char *owned = NULL;
 	if (sql && !strcmp(sql, "-"))
-		sql = owned = read_stdin();
+		sql = owned = xp_read_all(stdin);
 	int rc;
 	if (!sql) {
 		rc = res_db_describe(db, stdout, err, sizeof err);

@@ -136,6 +136,36 @@ char *xp_sweep_identity_text(const char *text, const char *version)
 
 /* ---- forked workers --------------------------------------------------- */
 
+char *xp_read_all(FILE *f)
+{
+	size_t cap = 1 << 16, n = 0;
+	char *buf = malloc(cap);
+	int oom = !buf;
+	while (!oom) {
+		if (cap - n < 4096 + 1) {
+			char *nb = realloc(buf, cap * 2);
+			if (!nb) {
+				oom = 1;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		size_t got = fread(buf + n, 1, cap - n - 1, f);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	if (oom || ferror(f)) {
+		int e = oom ? ENOMEM : errno;
+		free(buf);
+		errno = e ? e : EIO;
+		return NULL;
+	}
+	buf[n] = 0;
+	return buf;
+}
+
 int xp_write_all(int fd, const void *buf, size_t n)
 {
 	const char *p = buf;

@@ -60,21 +60,8 @@ static char *read_text(const char *file)
 	FILE *f = fopen(file, "rb");
 	if (!f)
 		return NULL;
-	size_t cap = 4096, n = 0, r;
-	char *buf = malloc(cap);
-	while (buf && (r = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-		n += r;
-		if (n == cap - 1) {
-			char *nb = realloc(buf, cap * 2);
-			if (!nb)
-				free(buf);
-			buf = nb;
-			cap *= 2;
-		}
-	}
+	char *buf = xp_read_all(f);
 	fclose(f);
-	if (buf)
-		buf[n] = 0;
 	return buf;
 }
 

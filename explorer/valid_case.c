@@ -57,31 +57,10 @@ static char *read_text(const char *file, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: cannot open: %s", file, strerror(errno));
 		return NULL;
 	}
-	size_t cap = 1 << 16, n = 0;
-	char *buf = malloc(cap);
-	while (buf) {
-		if (n + 4096 + 1 > cap) {
-			char *nb = realloc(buf, cap *= 2);
-			if (!nb) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = nb;
-		}
-		size_t got = fread(buf + n, 1, 4096, f);
-		n += got;
-		if (got < 4096)
-			break;
-	}
-	int bad = ferror(f);
+	char *buf = xp_read_all(f);
+	if (!buf)
+		snprintf(err, errlen, "%s: %s", file, errno == ENOMEM ? "out of memory" : "read error");
 	fclose(f);
-	if (!buf || bad) {
-		free(buf);
-		snprintf(err, errlen, "%s: %s", file, bad ? "read error" : "out of memory");
-		return NULL;
-	}
-	buf[n] = 0;
 	return buf;
 }
 

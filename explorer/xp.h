@@ -59,6 +59,9 @@ int xp_fork_call(xp_work_fn fn, const void *arg, void *out, size_t size, double 
 
 /* Write all n bytes (retrying short writes and EINTR); 0 or -1. */
 int xp_write_all(int fd, const void *buf, size_t n);
+/* Read f to its end into a NUL-terminated malloc'd buffer; NULL on a read
+ * error (errno from the stream) or no memory (errno ENOMEM). */
+char *xp_read_all(FILE *f);
 /* Monotonic clock, seconds. */
 double xp_now_s(void);
 
