@@ -263,29 +263,32 @@ int xp_evaluate_forked(const xp_point *pt, double timeout_s, res_t *r, char *err
 int xp_kernel_eval(const arch_t *a, const wl_op *op, int attn_impl, xp_kernel_result *kr, char *err,
                    size_t errlen)
 {
-	sim_kernel sk[10];
-	kern_info ki[10];
+	_Static_assert(XP_KERNELS_MAX >= 2 * KERN_NAIVE_MAX, "kernel result arrays too small");
+	sim_kernel sk[XP_KERNELS_MAX];
+	kern_info ki[XP_KERNELS_MAX];
 	sim_segment seg;
-	sim_kstat ks[10];
+	sim_kstat ks[XP_KERNELS_MAX];
 	double seg_s[1];
 	sim_stats st;
 	memset(kr, 0, sizeof *kr);
 	memset(&st, 0, sizeof st);
 	memset(ks, 0, sizeof ks);
 	int n;
+	/* one operator as a framework calls it: its library kernel(s), no
+	 * fusion with neighbours (FUSE_EAGER) */
 	if (op->kind == OP_ATTN && op->backward) {
 		/* a training step's attention: the forward, then its backward */
 		wl_op fwd = *op;
 		fwd.backward = 0;
-		n = kern_lower_op(a, &fwd, FUSE_COMPILER, attn_impl, sk, ki, 5, err, errlen);
+		n = kern_lower_op(a, &fwd, FUSE_EAGER, attn_impl, sk, ki, KERN_NAIVE_MAX, err, errlen);
 		if (n < 0)
 			return -1;
-		int nb = kern_lower_op(a, op, FUSE_COMPILER, attn_impl, sk + n, ki + n, 10 - n, err, errlen);
+		int nb = kern_lower_op(a, op, FUSE_EAGER, attn_impl, sk + n, ki + n, XP_KERNELS_MAX - n, err, errlen);
 		if (nb < 0)
 			return -1;
 		n += nb;
 	} else {
-		n = kern_lower_op(a, op, FUSE_COMPILER, attn_impl, sk, ki, 5, err, errlen);
+		n = kern_lower_op(a, op, FUSE_EAGER, attn_impl, sk, ki, KERN_NAIVE_MAX, err, errlen);
 		if (n < 0)
 			return -1;
 	}

@@ -510,6 +510,7 @@ int xp_kspec_build(const char *home, const xp_kspec *ks, const char (*extra)[160
 		}
 		op->kind = o[0] == 'n' ? OP_NORM : o[0] == 's' ? OP_SOFTMAX : OP_ELEM;
 		op->cls = op->kind == OP_NORM ? CLS_NORM : op->kind == OP_ELEM ? CLS_ELEM : CLS_OTHER;
+		op->m = ks->m, op->n = ks->n;   /* rows of n elements */
 		op->elems = (double)ks->m * ks->n;
 		op->bytes_in = op->elems * eb;
 		op->bytes_out = op->elems * eb;

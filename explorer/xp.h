@@ -68,7 +68,9 @@ double xp_now_s(void);
 /* Evaluate a point in a forked worker. */
 int xp_evaluate_forked(const xp_point *pt, double timeout_s, res_t *r, char *err, size_t errlen);
 
-/* One operator alone (codesim kernel). */
+/* One operator alone (codesim kernel): its forward kernels and, for an
+ * attention with --backward, its backward ones (2 x KERN_NAIVE_MAX). */
+#define XP_KERNELS_MAX 12
 typedef struct {
 	char arch[64];
 	char op[16];
@@ -77,9 +79,9 @@ typedef struct {
 	double peak_flops, peak_bw;
 	int bound;
 	int nkernels;
-	char tiling[10][96];
-	char names[10][40];
-	double ktime[10];
+	char tiling[XP_KERNELS_MAX][96];
+	char names[XP_KERNELS_MAX][40];
+	double ktime[XP_KERNELS_MAX];
 	long events;
 } xp_kernel_result;
 

@@ -84,6 +84,67 @@ static void lower_vector(const arch_t *a, const wl_op *op, double in_B, double o
 	snprintf(ki->tiling, sizeof ki->tiling, "row tiles of %.0f KiB, grid %.0f", bytes / tiles / 1024, tiles);
 }
 
+/* A softmax as a framework's library kernel runs it on a GPU: PyTorch's
+ * ATen softmax (aten/src/ATen/native/cuda/SoftMax.cu, PersistentSoftmax.cuh).
+ * ATen is built without fast math, so its std::exp is CUDA's accurate expf
+ * (range reduction by FMAs around one ex2.approx on the special-function
+ * unit) and its division is IEEE div.rn.f32 (rcp.approx on the SFU, then
+ * Newton FMAs and a range check).  Rows up to 1024 elements (4 KiB) run the
+ * warp-per-row persistent kernel: one exp and one division per element.
+ * Longer rows run the block-per-row kernel in three passes (max; sum of
+ * exp; the epilogue exp(x - max) / sum), which computes the exp twice.
+ * Per element, in FP32-pipe lane instructions besides the SFU ones:
+ * conversions, max, subtract, sum, loads and stores (~5 persistent; ~8 block,
+ * with the shared-memory copy of the row), expf ~8 each, the
+ * division ~7.  These counts are read off the kernels' source and the
+ * usual expf / div.rn sequences, not off SASS: UNCERTAIN to a few
+ * instructions.  The FP32 pipe and the SFU issue side by side, so an
+ * element costs the slower of the two.  Returns cycles per element per
+ * core, or 0 on a chip without special-function units (the vector cost of
+ * the op stands). */
+static double framework_softmax_cyc(const arch_t *a, long row, double eb)
+{
+	if (a->core.sfu_ops_per_clk <= 0 || a->core.vector_flops_per_clk <= 0)
+		return 0;
+	int persistent = row > 0 && row <= 1024 && row * eb <= 4096;
+	double alu = persistent ? 5.0 + 8.0 + 7.0 : 8.0 + 2 * 8.0 + 7.0;
+	double sfu = persistent ? 2.0 : 3.0;
+	double lanes = a->core.vector_flops_per_clk / 2.0;   /* FP32 lanes: the rate counts an FMA as 2 */
+	return fmax(alu / lanes, sfu / a->core.sfu_ops_per_clk);
+}
+
+/* The softmax of `elems` elements in rows of `row`, lowered by
+ * lower_vector, as the framework's kernel runs it: its grid (the persistent
+ * kernel puts 4 warps in a block, a warp on one row, two when rows are at
+ * most 128; the block kernel a block on each row), so the work spreads over
+ * as many cores as there are blocks, and at least its instruction cost. */
+static void framework_softmax(const arch_t *a, double elems, long row, double eb, sim_kernel *sk, kern_info *ki)
+{
+	double c = framework_softmax_cyc(a, row, eb);
+	if (c <= 0)
+		return;
+	int persistent = row > 0 && row <= 1024 && row * eb <= 4096;
+	double rows_per_block = persistent ? 4.0 * (row <= 128 ? 2 : 1) : 1.0;
+	double blocks = ceil(elems / (row > 0 ? (double)row : elems) / rows_per_block);
+	sim_tiles *t = &sk->tc[0];
+	double tiles = fmin(blocks, (double)a->core.count * 8);
+	if (tiles > t->n_tiles) {
+		double f = t->n_tiles / tiles;
+		t->mem_bytes *= f, t->store_bytes *= f, t->vec_cycles *= f;
+		t->n_tiles = tiles;
+		ki->tiles = tiles;
+		ki->waves = tiles / ((double)a->core.count * sk->blocks_per_core);
+		snprintf(ki->tiling, sizeof ki->tiling, "%s rows of %ld, grid %.0f",
+		         persistent ? "warp-per-row" : "block-per-row", row, tiles);
+	}
+	double per_tile = elems * c / t->n_tiles;
+	if (per_tile > t->vec_cycles)
+		t->vec_cycles = per_tile;
+	double s = elems * c / ((double)a->core.count * arch_clock_hz(a));
+	if (s > ki->ideal_compute_s)
+		ki->ideal_compute_s = s;
+}
+
 /* ---- attention ------------------------------------------------------ */
 
 /* Flash attention: one tile per (batch, head, query block); the tile
@@ -365,7 +426,6 @@ static int attn_kernels(const wl_op *op, sim_kernel *sk, kern_info *ki, int n)
 int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_impl, sim_kernel *sk,
                   kern_info *ki, int max_out, char *err, size_t errlen)
 {
-	(void)fusion;
 	if (max_out < 1)
 		return -1;
 	switch (op->kind) {
@@ -380,10 +440,17 @@ int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_impl, s
 		break;
 	}
 	case OP_ATTN:
-		if (attn_impl == ATTN_NAIVE && max_out >= 5) {
+		if (attn_impl == ATTN_NAIVE && max_out >= KERN_NAIVE_MAX) {
 			/* scores materialized in memory.  forward: S = QK^T, P = softmax(S),
 			 * O = PV.  backward: dV = P^T dO, dP = dO V^T, dS = softmax'(P, dP),
-			 * dQ = dS K, dK = dS^T Q. */
+			 * dQ = dS K, dK = dS^T Q.  Under eager the softmax is the
+			 * framework's kernel (framework_softmax), and its gradient two
+			 * kernels: PyTorch's softmax backward first forms dP * P as an
+			 * element-wise kernel of its own (`Tensor tmp = grad * output` in
+			 * SoftMax.cu softmax_backward_cuda_out), then reduces it row by row
+			 * with P: three more passes over the score matrix.  A compiler
+			 * fuses the product into the row reduction. */
+			int eager = fusion == FUSE_EAGER;
 			long q = op->q_len, kv = op->kv_len, d = op->head_dim, bh = op->batch * op->heads;
 			double eb = arch_dtype_bytes((arch_dtype)op->dtype);
 			double scores = (double)q * kv * bh;
@@ -422,7 +489,17 @@ int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_impl, s
 						in += scores * eb, out += scores * eb;
 					if (op->dropout)
 						in += scores * (eb + 1), out += scores * (eb + (op->backward ? 0 : 1));
+					if (eager && op->backward) {
+						wl_op p = *op;
+						p.kind = OP_ELEM;
+						p.vflops = scores;
+						lower_vector(a, &p, 2 * scores * eb, scores * eb, &sk[n], &ki[n]);
+						snprintf(ki[n].name, sizeof ki[n].name, "%.26s.dp-times-p", op->name);
+						n++;
+					}
 					lower_vector(a, &v, in, out, &sk[n], &ki[n]);
+					if (eager && !op->backward)
+						framework_softmax(a, scores, kv, eb, &sk[n], &ki[n]);
 					snprintf(ki[n].name, sizeof ki[n].name, "%.26s.%s", op->name, vtag);
 					n++;
 				}
@@ -464,6 +541,8 @@ int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_impl, s
 		break;
 	default:
 		lower_vector(a, op, op->bytes_in, op->bytes_out, sk, ki);
+		if (op->kind == OP_SOFTMAX && fusion == FUSE_EAGER && op->n > 0)
+			framework_softmax(a, op->elems, op->n, arch_dtype_bytes((arch_dtype)op->dtype), sk, ki);
 		break;
 	}
 	snprintf(sk->name, sizeof sk->name, "%s", op->name);
@@ -603,8 +682,8 @@ int kern_lower(const arch_t *a, const wl_graph *g, int fusion, kern_program *kp,
 					continue;
 				}
 			}
-			sim_kernel sk[5];
-			kern_info ki[5];
+			sim_kernel sk[KERN_NAIVE_MAX];
+			kern_info ki[KERN_NAIVE_MAX];
 			int nk;
 			if (op->kind == OP_GEMM) {
 				kern_tiling t;
@@ -641,7 +720,7 @@ int kern_lower(const arch_t *a, const wl_graph *g, int fusion, kern_program *kp,
 				ki[0].recomputed = op->recomputed;
 				nk = 1;
 			} else {
-				nk = kern_lower_op(a, &o, fusion, attn_impl, sk, ki, 5, err, errlen);
+				nk = kern_lower_op(a, &o, fusion, attn_impl, sk, ki, KERN_NAIVE_MAX, err, errlen);
 				if (nk < 0)
 					goto fail;
 			}

@@ -1,7 +1,8 @@
 /* check_kernels.c - tile kernels (issue 5): tilings fit SRAM, the search is
  * no worse than fixed tilings, fusion moves fewer bytes and keeps FLOPs,
  * flash attention's traffic is linear in sequence length and naive's
- * quadratic, and the memory wall of eager BERT training shows. */
+ * quadratic, the framework softmax pays its instructions and its gradient's
+ * extra kernel, and the memory wall of eager BERT training shows. */
 #include "tests.h"
 
 #include <math.h>
@@ -278,6 +279,57 @@ START_TEST(flash_backward_has_its_two_passes)
 }
 END_TEST
 
+START_TEST(eager_softmax_gradient_is_two_kernels)
+{
+	/* PyTorch's softmax backward forms dP*P as its own element-wise kernel
+	 * (SoftMax.cu, softmax_backward_cuda_out: tmp = grad * output), then the
+	 * row reduction: under eager (a lone op: codesim kernel) the naive
+	 * backward has that kernel, reading dP and P and writing the product,
+	 * 3 x B*H*S^2*2 bytes; a compiler fuses it (run under compiler fusion
+	 * has no such kernel). */
+	static char out[1 << 16], err[4096];
+	ck_assert_int_eq(t_cli("kernel --arch a100 --op attention --batch 2 --heads 16 --seq 2048 --head-dim 64 "
+	                       "--backward --impl naive --dtype fp16 --json", out, sizeof out, err, sizeof err), 0);
+	const char *k = strstr(out, "\"attention.dp-times-p\"");
+	ck_assert_msg(k != NULL, "no dP*P kernel: %.400s", out);
+	double scores = 2.0 * 16 * 2048 * 2048, t = t_json_num(k, "time_s");
+	ck_assert_msg(t >= 3 * scores * 2 / 2.039e12, "dP*P kernel %.3g s below its bytes at peak", t);
+	ck_assert_int_eq(t_cli("run --arch a100 --model gpt3-175b -s model.n_layers=2 --phase train --batch 2 "
+	                       "--seq 2048 --dtype fp16 --fusion compiler -s run.attn_impl=naive --json",
+	                       out, sizeof out, err, sizeof err), 0);
+	ck_assert_msg(strstr(out, "dp-times-p") == NULL, "compiler fusion kept the dP*P kernel");
+}
+END_TEST
+
+START_TEST(long_row_softmax_is_instruction_bound)
+{
+	/* A100 (108 SMs, 1.41 GHz, 64 FP32 lanes and 16 SFU results per clock
+	 * per SM) running PyTorch's block-per-row softmax over rows of 32768
+	 * fp16: per element about 31 FP32-pipe lane instructions (two accurate
+	 * expf of ~8, an IEEE division of ~7, ~8 of loads, conversions, max and
+	 * sums) and 3 SFU operations, so at least 31/64 cycles per element per
+	 * SM: 2^27 elements take >= 2^27 * 31/64 / (108 * 1.41e9) = 427 us, more
+	 * than the 537 MB read and written take at the peak 2.039 TB/s (263 us).
+	 * A chip without special-function units keeps the vector-rate cost and
+	 * stays memory-bound.  Rows of 1024 run the warp-per-row kernel (one
+	 * expf and one division: ~20 lane instructions), cheaper per element. */
+	static char out[1 << 14], err[4096];
+	ck_assert_int_eq(t_cli("kernel --arch a100 --op softmax --m 4096 --n 32768 --dtype fp16 --json", out,
+	                       sizeof out, err, sizeof err), 0);
+	double elems = 4096.0 * 32768, t = t_json_num(out, "time_s");
+	double floor_c = elems * 31.0 / 64.0 / (108 * 1.41e9), floor_m = elems * 4 / 2.039e12;
+	ck_assert_msg(t >= floor_c * 0.999 && t <= floor_c + floor_m, "a100 long-row softmax %.4g s (compute %.4g, "
+	              "memory %.4g)", t, floor_c, floor_m);
+	ck_assert_int_eq(t_cli("kernel --arch a100 --op softmax --m 131072 --n 1024 --dtype fp16 --json", out,
+	                       sizeof out, err, sizeof err), 0);
+	double t_short = t_json_num(out, "time_s");
+	ck_assert_msg(t_short < 0.8 * t, "rows of 1024: %.4g s vs rows of 32768: %.4g s", t_short, t);
+	ck_assert_int_eq(t_cli("kernel --arch tpu-v5e --op softmax --m 4096 --n 32768 --dtype bf16 --json", out,
+	                       sizeof out, err, sizeof err), 0);
+	ck_assert_msg(strstr(out, "\"bound\":\"memory\"") != NULL, "tpu softmax not memory-bound: %.300s", out);
+}
+END_TEST
+
 START_TEST(eager_bert_memory_wall)
 {
 	/* Ivanov et al. (MLSys 2021): in BERT-large training, tensor contractions
@@ -325,6 +377,8 @@ Suite *suite_kernels(void)
 	tcase_add_test(tc, flash_linear_naive_quadratic);
 	tcase_add_test(tc, flash2_runs_at_the_warp_mma_rate);
 	tcase_add_test(tc, flash_backward_has_its_two_passes);
+	tcase_add_test(tc, eager_softmax_gradient_is_two_kernels);
+	tcase_add_test(tc, long_row_softmax_is_instruction_bound);
 	tcase_add_test(tc, eager_bert_memory_wall);
 	suite_add_tcase(s, tc);
 	return s;

@@ -30,8 +30,9 @@ if cmp -s "$tmp" "$file"; then
 	echo "golden points unchanged (model version $version)"
 	exit 0
 fi
-# a point recorded before whose value moved (new or reworded points are fine)
-moved=$(awk -F'\t' 'NR == FNR { if ($0 !~ /^#/) old[$1] = $2; next }
+# a point recorded before whose value moved (new points, given as args alone, and reworded
+# ones are fine)
+moved=$(awk -F'\t' 'NR == FNR { if ($0 !~ /^#/ && NF > 1) old[$1] = $2; next }
 	$0 !~ /^#/ && ($1 in old) && old[$1] != $2 { n++ } END { print n + 0 }' "$file" "$tmp")
 if [ "$moved" -gt 0 ] && [ "$version" = "$old_version" ]; then
 	echo "update.sh: $moved prediction(s) changed but the model version is still $version;" >&2
