@@ -49,6 +49,7 @@ const cfg_key arch_keys[] = {
 	F("core.weight_load_Bpc", core.weight_load_Bpc, "B/clk", 0, 0, 1e7, "systolic: bytes/clk to install a fold's weights (0 = one row per clock)"),
 	F("core.vector_flops_per_clk", core.vector_flops_per_clk, "FLOP/clk", 0, 1, 1e7, "vector-unit FLOPs per clock per core"),
 	F("core.sfu_ops_per_clk", core.sfu_ops_per_clk, "op/clk", 0, 0, 1e6, "special-function (exp) results per clock per core; 0 = at the vector rate"),
+	F("core.smem_bytes_per_clk", core.smem_bytes_per_clk, "B/clk", 0, 0, 1e6, "shared-memory bandwidth per core that warp-level MMA operands stream through; 0 = not modelled"),
 	I("core.max_blocks", core.max_blocks, "", 2, 1, 64, "tiles resident per core at once"),
 	F("core.matrix_efficiency", core.matrix_efficiency, "", 1.0, 0.05, 1.0, "achievable fraction of MMA peak in steady state (calibrated)"),
 	I("core.multicast", core.multicast, "", 1, 1, 16, "tiles sharing one shared-SRAM read of an operand (TMA multicast cluster)"),

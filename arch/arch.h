@@ -103,6 +103,8 @@ typedef struct {
 		                            * 0 = shifted in one row per clock (TPU) */
 		double vector_flops_per_clk; /* vector FLOP/clk per core (fp32) */
 		double sfu_ops_per_clk;    /* transcendental (exp) results/clk per core; 0 = vector rate */
+		double smem_bytes_per_clk; /* shared-memory bandwidth per core, the path warp-level
+		                            * MMA operands take (ldmatrix); 0 = not modelled */
 		int max_blocks;            /* resident tiles per core (occupancy cap) */
 		double matrix_efficiency;  /* achievable fraction of the MMA peak (issue, power) */
 		int multicast;             /* tiles of a cluster sharing one shared-SRAM read of an

@@ -147,6 +147,45 @@ static void framework_softmax(const arch_t *a, double elems, long row, double eb
 
 /* ---- attention ------------------------------------------------------ */
 
+/* Shared-memory bytes per MAC of FlashAttention-2's tiles.  Its mma.sync
+ * operands reach the tensor cores from shared memory through ldmatrix, and
+ * each warp reads the rows of A and the columns of B its part of the output
+ * needs: an M x N x K product split over a wm x wn grid of warps reads
+ * K * (M * wn + N * wm) elements.  Block shapes and warp grids are those
+ * FlashAttention-2 launches on sm80/sm90 (csrc/flash_attn/src/
+ * flash_fwd_launch_template.h, flash_bwd_launch_template.h, kernel_traits.h):
+ * forward Br x Bc with w warps split along the query rows (S = QK^T reads
+ * Q and all of K per warp; O += PV takes P from registers and reads all of
+ * V); K and V are copied into shared memory once per block.  Backward per
+ * (query block, key block): S and dP (Br x Bc x d) on a grid of aS rows of
+ * warps, dV and dK (Bc x d x Br) on aKV, dQ (Br x d x Bc) on aQ; P and dS
+ * are written to shared memory (they are read transposed), Q and dO copied
+ * in. */
+static double fa2_smem_bytes_per_mac(int hd, int backward, double eb)
+{
+	double d = hd;
+	if (!backward) {
+		double br = 128, bc = hd <= 64 ? 128 : 64, w = hd <= 128 ? 4 : 8;
+		double elems = d * (br + bc * w)   /* S = QK^T */
+		               + w * bc * d        /* O += PV */
+		               + 2 * bc * d;       /* K, V copied in */
+		return elems * eb / (2 * br * bc * d);
+	}
+	double br, bc, w = 8, as, akv, aq;
+	if (hd <= 64)
+		br = 128, bc = 128, as = 4, akv = 4, aq = 4;
+	else if (hd <= 128)
+		br = 64, bc = 128, as = 2, akv = 4, aq = 2;
+	else
+		br = 64, bc = 64, as = 4, akv = 2, aq = 2;
+	double elems = 2 * d * (br * (w / as) + bc * as)       /* S, dP */
+	               + 2 * br * (bc * (w / akv) + d * akv)   /* dV, dK */
+	               + bc * (br * (w / aq) + d * aq)         /* dQ */
+	               + 2 * br * bc                           /* P, dS stored */
+	               + 2 * br * d;                           /* Q, dO copied in */
+	return elems * eb / (5 * br * bc * d);
+}
+
 /* Flash attention: one tile per (batch, head, query block); the tile
  * streams K/V blocks with an online softmax, scores stay on the core.
  * Decode (few queries): split the KV length to fill the chip
@@ -182,8 +221,20 @@ static void lower_flash(const arch_t *a, const wl_op *op, int impl, sim_kernel *
 	 * code issues warp-synchronous mma.sync: on a chip whose native MMA is
 	 * another instruction (Hopper's wgmma) it runs at that path's rate */
 	double warp = a->core.warp_mma_fraction;
-	if (impl == ATTN_FLASH2 && warp > 0 && warp < 1)
+	int warp_native = !(warp > 0 && warp < 1);
+	if (impl == ATTN_FLASH2 && !warp_native)
 		mac_cyc /= warp;
+	/* FlashAttention-2's code (flash2 anywhere; flash where mma.sync is the
+	 * native MMA) cannot feed its tensor cores faster than shared memory
+	 * delivers the operands: the matrix work takes at least its
+	 * shared-memory bytes at the core's shared-memory bandwidth */
+	if (a->core.mxu_kind == MXU_TENSOR && a->core.smem_bytes_per_clk > 0 &&
+	    (impl == ATTN_FLASH2 || warp_native) && q >= 128) {
+		double macs = pass * 2.0 * rows * hd * ceil(kv_per_tile);
+		double smem_cyc = macs * fa2_smem_bytes_per_mac(hd, op->backward, eb) / a->core.smem_bytes_per_clk;
+		if (smem_cyc > mac_cyc)
+			mac_cyc = smem_cyc;
+	}
 	/* the online softmax: scale, max, subtract, sum per score on the vector
 	 * unit, and one exp per score on the special-function unit where the
 	 * chip has one (the backward recomputes P: one more exp) */

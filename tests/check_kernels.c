@@ -253,8 +253,46 @@ START_TEST(flash2_runs_at_the_warp_mma_rate)
 	ck_assert_msg(fabs(a2 / a1 - 1) < 1e-9, "a100 flash2/flash %.6f", a2 / a1);
 	double h1 = attn_time("h100", "flash", ""), h2 = attn_time("h100", "flash2", "");
 	ck_assert_msg(h2 / h1 > 1.25 && h2 / h1 <= 1.0 / 0.667 + 1e-9, "h100 flash2/flash %.4f", h2 / h1);
-	double h3 = attn_time("h100", "flash2", "-s arch.core.warp_mma_fraction=1");
+	/* at the native rate, and with operands not limited by shared memory
+	 * (flash2_backward_is_bound_by_shared_memory_on_hopper), the same kernel */
+	double h3 = attn_time("h100", "flash2", "-s arch.core.warp_mma_fraction=1 -s arch.core.smem_bytes_per_clk=0");
 	ck_assert_msg(fabs(h3 / h1 - 1) < 1e-9, "h100 flash2 at the native rate %.6f", h3 / h1);
+}
+END_TEST
+
+START_TEST(flash2_backward_is_bound_by_shared_memory_on_hopper)
+{
+	/* FlashAttention-2's backward at head dim 128 (64 x 128 blocks, 8 warps
+	 * on 2x4, 4x2 and 2x4 grids, flash_bwd_launch_template.h) reads 0.125
+	 * shared-memory bytes per MAC: 5 products of 64x128x128 read 3 x 128 KiB
+	 * + 2 x 96 KiB, plus 32 KiB for P and dS and 32 KiB for Q and dO.  An SM
+	 * delivers 128 B/clk (32 banks x 4 B), so 1024 MAC/clk at most, less than
+	 * H100's mma.sync rate (2048 x 0.803 x 0.667 = 1097) and more than
+	 * A100's (1024 x 0.869 = 890).  Nocausal B=2, H=16, S=8192: 5 x 2 x 16 x
+	 * 8192^2 x 128 MACs at 1024 per clock on 132 SMs at 1.83 GHz = 5.56 ms
+	 * at least for H100's main backward kernel; on A100 the bandwidth is not
+	 * the bound (unchanged without it). */
+	static char out[1 << 16], err[4096];
+	const char *args = "kernel --arch %s --op attention --batch 2 --heads 16 --seq 8192 --head-dim 128 "
+	                   "--backward --impl flash2 --dtype fp16 %s --json";
+	char a[512];
+	double t[2][2];
+	const char *chips[2] = {"h100", "a100"}, *off = "-s arch.core.smem_bytes_per_clk=0";
+	for (int c = 0; c < 2; c++)
+		for (int o = 0; o < 2; o++) {
+			snprintf(a, sizeof a, args, chips[c], o ? off : "");
+			ck_assert_int_eq(t_cli(a, out, sizeof out, err, sizeof err), 0);
+			/* the main backward kernel is the second one named "attention" */
+			const char *k = strstr(out, "{\"name\":\"attention\"");
+			ck_assert(k != NULL);
+			k = strstr(k + 1, "{\"name\":\"attention\"");
+			ck_assert_msg(k != NULL, "no backward kernel: %.300s", out);
+			t[c][o] = t_json_num(k, "time_s");
+		}
+	double macs = 5.0 * 2 * 16 * 8192.0 * 8192 * 128;
+	ck_assert_msg(t[0][0] >= macs / (1024.0 * 132 * 1.83e9) * 0.999, "h100 backward %.4g s", t[0][0]);
+	ck_assert_msg(t[0][1] < 0.97 * t[0][0], "h100 without the bound %.4g vs %.4g s", t[0][1], t[0][0]);
+	ck_assert_msg(fabs(t[1][1] / t[1][0] - 1) < 1e-9, "a100 moved %.6f", t[1][1] / t[1][0]);
 }
 END_TEST
 
@@ -377,6 +415,7 @@ Suite *suite_kernels(void)
 	tcase_add_test(tc, flash_linear_naive_quadratic);
 	tcase_add_test(tc, flash2_runs_at_the_warp_mma_rate);
 	tcase_add_test(tc, flash_backward_has_its_two_passes);
+	tcase_add_test(tc, flash2_backward_is_bound_by_shared_memory_on_hopper);
 	tcase_add_test(tc, eager_softmax_gradient_is_two_kernels);
 	tcase_add_test(tc, long_row_softmax_is_instruction_bound);
 	tcase_add_test(tc, eager_bert_memory_wall);
