@@ -95,8 +95,9 @@ static const char kernel_usage[] =
     "  --op norm | softmax | elementwise   --m ROWS --n COLS\n"
     "  --op allreduce | allgather | reducescatter | alltoall   --bytes B --chips N\n"
     "\n"
-    "prints time, achieved FLOP/s and bandwidth, bytes from memory and shared SRAM, the\n"
-    "bound and the tiling chosen.\n"
+    "times one operator as a framework calls it, alone (its library kernels, no fusion with\n"
+    "neighbours); prints time, achieved FLOP/s and bandwidth, bytes from memory and shared\n"
+    "SRAM, the bound and the tiling chosen.\n"
     "\n"
     "example: codesim kernel --arch h100 --op gemm --m 8192 --n 8192 --k 8192 --dtype bf16\n";
 
