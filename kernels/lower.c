@@ -102,11 +102,18 @@ static void lower_vector(const arch_t *a, const wl_op *op, double in_B, double o
  * element costs the slower of the two.  Returns cycles per element per
  * core, or 0 on a chip without special-function units (the vector cost of
  * the op stands). */
+/* PyTorch's choice of the warp-per-row kernel (host_softmax: dim_size <= 1024
+ * and dim_size * sizeof(scalar_t) <= 4096) */
+static int softmax_persistent(long row, double eb)
+{
+	return row > 0 && row <= 1024 && row * eb <= 4096;
+}
+
 static double framework_softmax_cyc(const arch_t *a, long row, double eb)
 {
 	if (a->core.sfu_ops_per_clk <= 0 || a->core.vector_flops_per_clk <= 0)
 		return 0;
-	int persistent = row > 0 && row <= 1024 && row * eb <= 4096;
+	int persistent = softmax_persistent(row, eb);
 	double alu = persistent ? 5.0 + 8.0 + 7.0 : 8.0 + 2 * 8.0 + 7.0;
 	double sfu = persistent ? 2.0 : 3.0;
 	double lanes = a->core.vector_flops_per_clk / 2.0;   /* FP32 lanes: the rate counts an FMA as 2 */
@@ -123,7 +130,7 @@ static void framework_softmax(const arch_t *a, double elems, long row, double eb
 	double c = framework_softmax_cyc(a, row, eb);
 	if (c <= 0)
 		return;
-	int persistent = row > 0 && row <= 1024 && row * eb <= 4096;
+	int persistent = softmax_persistent(row, eb);
 	double rows_per_block = persistent ? 4.0 * (row <= 128 ? 2 : 1) : 1.0;
 	double blocks = ceil(elems / (row > 0 ? (double)row : elems) / rows_per_block);
 	sim_tiles *t = &sk->tc[0];
