@@ -14,44 +14,6 @@
 
 #define MAX_AXES 32
 
-/* metrics columns this report reads, by name (the store's schema v1) */
-typedef enum { F_DOUBLE, F_INT, F_TEXT, F_ENUM } ftype;
-typedef struct {
-	const char *col;
-	ftype type;
-	size_t off, size;
-	const char *const *names;
-} fcol;
-
-#define FD(c, f) {c, F_DOUBLE, offsetof(res_t, f), 0, NULL}
-#define FI(c, f) {c, F_INT, offsetof(res_t, f), 0, NULL}
-#define FT(c, f) {c, F_TEXT, offsetof(res_t, f), sizeof(((res_t *)0)->f), NULL}
-#define FE(c, f, n) {c, F_ENUM, offsetof(res_t, f), 0, n}
-
-static const fcol fcols[] = {
-    FT("arch", arch), FT("model", model), FE("phase", phase, wl_phase_names), FE("dtype", dtype, arch_dtype_names),
-    FE("fusion", fusion, wl_fusion_names), FE("recompute", recompute, wl_recompute_names), FI("zero", zero),
-    FI("batch", batch), FI("seq", seq), FI("context", context), FI("gen", gen), FI("micro_batch", micro_batch),
-    FI("chips", chips), FI("tp", tp), FI("pp", pp), FI("dp", dp), FI("ep", ep), FI("vpp", vpp),
-    FI("n_micro", n_micro), FI("feasible", feasible), FT("reason", reason), FD("time_s", time_s),
-    FD("tokens_per_s", tokens_per_s), FD("mfu", mfu), FD("hfu", hfu), FD("flops", flops), FD("hw_flops", hw_flops),
-    FD("hbm_bytes", hbm_bytes), FD("sram_bytes", sram_bytes), FD("comm_bytes", comm_bytes), FD("energy_j", energy_j),
-    FD("avg_power_w", avg_power_w), FD("j_per_token", j_per_token), FD("tokens_per_j", tokens_per_j),
-    FD("usd_per_mtok", usd_per_mtok), FD("ttft_s", ttft_s), FD("tpot_s", tpot_s), FD("peak_flops", peak_flops),
-    FD("bubble_frac", bubble_frac), FD("fusion_saved_bytes", fusion_saved_bytes),
-    FD("mem_weights_GB", mem_weights_GB), FD("mem_grads_GB", mem_grads_GB), FD("mem_optim_GB", mem_optim_GB),
-    FD("mem_act_GB", mem_act_GB), FD("mem_kv_GB", mem_kv_GB), FD("mem_total_GB", mem_total_GB),
-    FD("mem_capacity_GB", mem_capacity_GB), FD("params_B", params_B), FD("active_params_B", active_params_B),
-    FD("bound_compute_s", bound_s[BOUND_COMPUTE]), FD("bound_memory_s", bound_s[BOUND_MEMORY]),
-    FD("bound_latency_s", bound_s[BOUND_LATENCY]), FD("bound_comm_s", bound_s[BOUND_COMM]),
-    FD("gemm_flops", cls_flops[CLS_GEMM]), FD("gemm_time_s", cls_time_s[CLS_GEMM]),
-    FD("attention_flops", cls_flops[CLS_ATTN]), FD("attention_time_s", cls_time_s[CLS_ATTN]),
-    FD("norm_flops", cls_flops[CLS_NORM]), FD("norm_time_s", cls_time_s[CLS_NORM]),
-    FD("elementwise_flops", cls_flops[CLS_ELEM]), FD("elementwise_time_s", cls_time_s[CLS_ELEM]),
-    FD("comm_flops", cls_flops[CLS_COMM]), FD("comm_time_s", cls_time_s[CLS_COMM]),
-    FD("other_flops", cls_flops[CLS_OTHER]), FD("other_time_s", cls_time_s[CLS_OTHER]),
-};
-
 static char *dupstr(const char *s)
 {
 	size_t n = strlen(s ? s : "") + 1;
@@ -168,32 +130,9 @@ static int cb_param(void *ctx, int n, const char *const *names, const char *cons
 static int cb_metrics(void *ctx, int n, const char *const *names, const char *const *v)
 {
 	res_t *r = ctx;
-	for (int i = 0; i < n; i++) {
-		if (!names[i] || !v[i])
-			continue;
-		for (size_t c = 0; c < sizeof fcols / sizeof *fcols; c++) {
-			const fcol *f = &fcols[c];
-			if (strcmp(f->col, names[i]))
-				continue;
-			char *dst = (char *)r + f->off;
-			if (f->type == F_DOUBLE) {
-				double d = atof(v[i]);
-				memcpy(dst, &d, sizeof d);
-			} else if (f->type == F_INT) {
-				int k = atoi(v[i]);
-				memcpy(dst, &k, sizeof k);
-			} else if (f->type == F_TEXT) {
-				snprintf(dst, f->size, "%s", v[i]);
-			} else {
-				int k = 0;
-				for (int e = 0; f->names[e]; e++)
-					if (!strcmp(f->names[e], v[i]))
-						k = e;
-				memcpy(dst, &k, sizeof k);
-			}
-			break;
-		}
-	}
+	for (int i = 0; i < n; i++)
+		if (names[i] && v[i])
+			res_metric_set(r, names[i], v[i]);
 	return 0;
 }
 
@@ -303,8 +242,10 @@ int res_sweep_load(res_db *db, long long id, res_sweep *s, char *err, size_t err
 		if (!row->rp)
 			goto oom;
 		res_t *r = &row->rp->r;
-		if (res_db_rows(db, "SELECT * FROM metrics WHERE point_id = ?1", 1, pp, cb_metrics, r, err, errlen) ||
-		    res_db_rows(db,
+		if (res_db_rows(db, "SELECT * FROM metrics WHERE point_id = ?1", 1, pp, cb_metrics, r, err, errlen))
+			goto fail;
+		r->nkernels = 0;   /* the kernels are the kernels table's rows, not the stored count */
+		if (res_db_rows(db,
 		                "SELECT name, kind, segment, tiling, count, time_s, flops, bytes, sram_bytes, bound, recomputed "
 		                "FROM kernels WHERE point_id = ?1 ORDER BY idx",
 		                1, pp, cb_kernel, r, err, errlen))

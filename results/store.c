@@ -62,12 +62,13 @@ typedef struct {
 	mc_type type;
 	size_t off;
 	const char *const *names;   /* MC_ENUM */
+	size_t size;                /* MC_TEXT: the field's buffer */
 } mcol;
 
-#define MD(n, f) {n, MC_DOUBLE, offsetof(res_t, f), NULL}
-#define MI(n, f) {n, MC_INT, offsetof(res_t, f), NULL}
-#define MT(n, f) {n, MC_TEXT, offsetof(res_t, f), NULL}
-#define ME(n, f, names) {n, MC_ENUM, offsetof(res_t, f), names}
+#define MD(n, f) {n, MC_DOUBLE, offsetof(res_t, f), NULL, 0}
+#define MI(n, f) {n, MC_INT, offsetof(res_t, f), NULL, 0}
+#define MT(n, f) {n, MC_TEXT, offsetof(res_t, f), NULL, sizeof(((res_t *)0)->f)}
+#define ME(n, f, names) {n, MC_ENUM, offsetof(res_t, f), names, 0}
 
 /* Schema version 1: never edit these columns; add a migration instead. */
 static const mcol mcols[] = {
@@ -94,7 +95,7 @@ static const mcol mcols[] = {
 	MD("elementwise_flops", cls_flops[CLS_ELEM]), MD("elementwise_time_s", cls_time_s[CLS_ELEM]),
 	MD("comm_flops", cls_flops[CLS_COMM]), MD("comm_time_s", cls_time_s[CLS_COMM]),
 	MD("other_flops", cls_flops[CLS_OTHER]), MD("other_time_s", cls_time_s[CLS_OTHER]),
-	{"nkernels", MC_INT, offsetof(res_t, nkernels), NULL}, {"events", MC_LONG, offsetof(res_t, events), NULL},
+	{"nkernels", MC_INT, offsetof(res_t, nkernels), NULL, 0}, {"events", MC_LONG, offsetof(res_t, events), NULL, 0},
 };
 #define NMCOLS (sizeof mcols / sizeof mcols[0])
 
@@ -115,6 +116,46 @@ static int mcol_list(char *buf, size_t len, const char *pre, int with_types)
 		u += (size_t)w;
 	}
 	return 0;
+}
+
+int res_metric_set(res_t *r, const char *col, const char *text)
+{
+	for (size_t i = 0; i < NMCOLS; i++) {
+		const mcol *c = &mcols[i];
+		if (strcmp(c->name, col))
+			continue;
+		char *dst = (char *)r + c->off;
+		switch (c->type) {
+		case MC_DOUBLE: {
+			double d = atof(text);
+			memcpy(dst, &d, sizeof d);
+			break;
+		}
+		case MC_INT: {
+			int k = atoi(text);
+			memcpy(dst, &k, sizeof k);
+			break;
+		}
+		case MC_LONG: {
+			long k = atol(text);
+			memcpy(dst, &k, sizeof k);
+			break;
+		}
+		case MC_TEXT:
+			snprintf(dst, c->size, "%s", text);
+			break;
+		case MC_ENUM: {
+			int k = 0;
+			for (int e = 0; c->names[e]; e++)
+				if (!strcmp(c->names[e], text))
+					k = e;
+			memcpy(dst, &k, sizeof k);
+			break;
+		}
+		}
+		return 0;
+	}
+	return 1;
 }
 
 /* ---- schema ---------------------------------------------------------- */

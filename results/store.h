@@ -98,4 +98,9 @@ int res_db_merge(res_db *db, const char *in_path, res_db_merge_stats *st, char *
 /* Lowercase hex of arch_hash(text): a point's or a spec's identity. */
 void res_db_hash_hex(const char *text, size_t len, char out[17]);
 
+/* Set the field of r that metrics column `col` holds from its text (as
+ * SQLite returns it): the one table that writes the columns reads them.
+ * 0, or 1 for a column that is not a metric. */
+int res_metric_set(res_t *r, const char *col, const char *text);
+
 #endif
