@@ -95,6 +95,22 @@ static int parse_seconds(const char *flag, const char *v, double *out)
 	return 0;
 }
 
+/* A non-flag argument of validate/calibrate: the one case file.  An
+ * unknown flag or a second file is an error (printed); 0 or -1. */
+static int case_file_arg(const char *cmd, const char *a, char *file, size_t size)
+{
+	if (a[0] == '-') {
+		fprintf(stderr, "codesim: %s: unknown option '%s' (see codesim %s --help)\n", cmd, a, cmd);
+		return -1;
+	}
+	if (file[0]) {
+		fprintf(stderr, "codesim: %s takes one case file (got '%s' and '%s')\n", cmd, file, a);
+		return -1;
+	}
+	snprintf(file, size, "%s", a);
+	return 0;
+}
+
 static int default_jobs(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -293,13 +309,7 @@ int xp_cmd_validate(int argc, char **argv, const char *home)
 			} else {
 				snprintf(thresholds, sizeof thresholds, "%s", v);
 			}
-		} else if (a[0] == '-') {
-			fprintf(stderr, "codesim: validate: unknown option '%s' (see codesim validate --help)\n", a);
-			return EXIT_BAD;
-		} else if (!file[0]) {
-			snprintf(file, sizeof file, "%s", a);
-		} else {
-			fprintf(stderr, "codesim: validate takes one case file (got '%s' and '%s')\n", file, a);
+		} else if (case_file_arg("validate", a, file, sizeof file)) {
 			return EXIT_BAD;
 		}
 	}
@@ -476,13 +486,7 @@ int xp_cmd_calibrate(int argc, char **argv, const char *home)
 				}
 				snprintf(date, sizeof date, "%s", v);
 			}
-		} else if (a[0] == '-') {
-			fprintf(stderr, "codesim: calibrate: unknown option '%s' (see codesim calibrate --help)\n", a);
-			return EXIT_BAD;
-		} else if (!file[0]) {
-			snprintf(file, sizeof file, "%s", a);
-		} else {
-			fprintf(stderr, "codesim: calibrate takes one case file (got '%s' and '%s')\n", file, a);
+		} else if (case_file_arg("calibrate", a, file, sizeof file)) {
 			return EXIT_BAD;
 		}
 	}
