@@ -98,7 +98,7 @@ typedef struct {
 	char impl[16];
 	long m, n, k, batch, heads, kv_heads, seq, kv_seq, head_dim, chips;
 	double bytes;
-	int causal, backward, dtype;
+	int causal, backward, qkv_packed, dtype;
 } xp_kspec;
 
 /* Parse `kernel` options argv[first..argc).  -1 with err. */

@@ -434,6 +434,10 @@ int xp_kspec_parse(int argc, char **argv, int first, xp_kspec *ks, char *err, si
 			ks->backward = 1;
 			continue;
 		}
+		if (!strcmp(a, "--qkv-packed")) {
+			ks->qkv_packed = 1;
+			continue;
+		}
 		if (!strcmp(a, "--json"))
 			continue;
 		snprintf(err, errlen, "kernel: unknown option '%s'", a);
@@ -497,6 +501,7 @@ int xp_kspec_build(const char *home, const xp_kspec *ks, const char (*extra)[160
 		op->kind = OP_ATTN, op->cls = CLS_ATTN;
 		op->batch = ks->batch, op->heads = (int)ks->heads, op->kv_heads = (int)kvh, op->head_dim = (int)ks->head_dim;
 		op->q_len = ks->seq, op->kv_len = kvseq, op->causal = ks->causal, op->backward = ks->backward;
+		op->qkv_packed = ks->qkv_packed;
 		double pairs = (double)ks->seq * kvseq;
 		if (ks->causal && ks->seq > 1)
 			pairs = (double)ks->seq * (kvseq - ks->seq) + (double)ks->seq * (ks->seq + 1) / 2.0;

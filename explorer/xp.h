@@ -70,7 +70,7 @@ int xp_evaluate_forked(const xp_point *pt, double timeout_s, res_t *r, char *err
 
 /* One operator alone (codesim kernel): its forward kernels and, for an
  * attention with --backward, its backward ones (2 x KERN_NAIVE_MAX). */
-#define XP_KERNELS_MAX 12
+#define XP_KERNELS_MAX 20
 typedef struct {
 	char arch[64];
 	char op[16];

@@ -56,12 +56,13 @@ int kern_lower(const arch_t *a, const wl_graph *g, int fusion, kern_program *kp,
 void kern_program_free(kern_program *kp);
 
 /* The most kernels one op lowers to: naive attention's backward under
- * eager (four GEMMs, dP*P, the softmax gradient). */
-#define KERN_NAIVE_MAX 6
+ * eager (four GEMMs, the dropout gradient, dP*P, the softmax gradient,
+ * the dQ and dK scales, the packed gradient's stack). */
+#define KERN_NAIVE_MAX 10
 
 /* Lower one op alone (codesim kernel) under a fusion policy.  Produces up
- * to max_out kernels (naive attention is three forward, up to
- * KERN_NAIVE_MAX backward); returns how many, or -1. */
+ * to max_out kernels (naive attention up to KERN_NAIVE_MAX each
+ * way); returns how many, or -1. */
 int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_impl,
                   sim_kernel *sk, kern_info *ki, int max_out, char *err, size_t errlen);
 

@@ -462,11 +462,6 @@ int kern_collective(const arch_t *a, int coll, double bytes, int group, int loca
 
 /* ---- one op --------------------------------------------------------- */
 
-typedef struct {
-	const char *tag;
-	long m, n, k;
-} naive_gemm;
-
 /* the kernels one attention op lowered to: all attention class, named after
  * their kern_info, carrying the op's recomputation flag */
 static int attn_kernels(const wl_op *op, sim_kernel *sk, kern_info *ki, int n)
@@ -499,69 +494,112 @@ int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_impl, s
 	}
 	case OP_ATTN:
 		if (attn_impl == ATTN_NAIVE && max_out >= KERN_NAIVE_MAX) {
-			/* scores materialized in memory.  forward: S = QK^T, P = softmax(S),
+			/* Scores materialized in memory.  forward: S = QK^T, P = softmax(S),
 			 * O = PV.  backward: dV = P^T dO, dP = dO V^T, dS = softmax'(P, dP),
-			 * dQ = dS K, dK = dS^T Q.  Under eager the softmax is the
-			 * framework's kernel (framework_softmax), and its gradient two
-			 * kernels: PyTorch's softmax backward first forms dP * P as an
-			 * element-wise kernel of its own (`Tensor tmp = grad * output` in
-			 * SoftMax.cu softmax_backward_cuda_out), then reduces it row by row
-			 * with P: three more passes over the score matrix.  A compiler
-			 * fuses the product into the row reduction. */
+			 * dQ = dS K, dK = dS^T Q.
+			 * Under a compiler the causal mask, the dropout and the scale fuse
+			 * into the softmax (or its gradient) and the GEMMs.  Under eager,
+			 * each framework op is its own kernel, as PyTorch runs them:
+			 * - the causal mask is an add over the whole score matrix before the
+			 *   softmax, and dropout on the probabilities another pass (with a
+			 *   one-byte mask), each with its gradient in the backward;
+			 * - the softmax is the framework's kernel (framework_softmax), and
+			 *   its gradient two: softmax_backward_cuda_out (SoftMax.cu) first
+			 *   forms `tmp = grad * output` as an element-wise kernel, then
+			 *   reduces it row by row with P;
+			 * - the 1/sqrt(d) scale is the scores GEMM's alpha
+			 *   (torch.baddbmm(..., alpha=scale), as Megatron-LM and the
+			 *   FlashAttention benchmark call it): free forward, but autograd
+			 *   multiplies dQ and dK by alpha as kernels of their own
+			 *   (tools/autograd/derivatives.yaml, baddbmm: maybe_multiply);
+			 * - q, k, v packed in one [batch, seq, 3, heads, head_dim] tensor
+			 *   (op->qkv_packed) are copied to per-head contiguous operands for
+			 *   the batched GEMMs (a permute then a reshape that cannot be a
+			 *   view), and the backward stacks their gradients back into the
+			 *   packed layout (unbind's gradient). */
 			int eager = fusion == FUSE_EAGER;
 			long q = op->q_len, kv = op->kv_len, d = op->head_dim, bh = op->batch * op->heads;
 			double eb = arch_dtype_bytes((arch_dtype)op->dtype);
 			double scores = (double)q * kv * bh;
-			naive_gemm g[4];
-			int ng = 0, n = 0;
-			const char *vtag;
-			if (!op->backward) {
-				g[ng++] = (naive_gemm){"scores", q, kv, d};
-				g[ng++] = (naive_gemm){"pv", q, d, kv};
-				vtag = "softmax";
-			} else {
-				g[ng++] = (naive_gemm){"dv", kv, d, q};
-				g[ng++] = (naive_gemm){"dp", q, kv, d};
-				g[ng++] = (naive_gemm){"dq", q, d, kv};
-				g[ng++] = (naive_gemm){"dk", kv, d, q};
-				vtag = "softmax-bwd";
-			}
-			for (int i = 0; i < ng; i++) {
-				kern_tiling t;
-				if (kern_gemm_search(a, g[i].m, g[i].n, g[i].k, bh, op->dtype, 0, &t))
-					goto no_tiling;
-				kern_gemm_build(a, g[i].m, g[i].n, g[i].k, bh, op->dtype, &t, 0, &sk[n], &ki[n]);
-				info_common(a, op->dtype, &ki[n]);
-				snprintf(ki[n].name, sizeof ki[n].name, "%.26s.%s", op->name, g[i].tag);
-				n++;
-				if (i == 0) {
-					/* the softmax (or its gradient) sits between the first two GEMMs;
-					 * a causal mask is one more pass over the full score matrix (the
-					 * framework computes it all, then masks), and dropout on the
-					 * probabilities another (with a one-byte mask) */
-					wl_op v = *op;
-					v.kind = OP_SOFTMAX;
-					v.vflops = scores * (op->backward ? 3 : 5);
-					double in = scores * eb * (op->backward ? 2 : 1), out = scores * eb;
-					if (op->causal && !op->backward)
-						in += scores * eb, out += scores * eb;
-					if (op->dropout)
-						in += scores * (eb + 1), out += scores * (eb + (op->backward ? 0 : 1));
-					if (eager && op->backward) {
-						wl_op p = *op;
-						p.kind = OP_ELEM;
-						p.vflops = scores;
-						lower_vector(a, &p, 2 * scores * eb, scores * eb, &sk[n], &ki[n]);
-						snprintf(ki[n].name, sizeof ki[n].name, "%.26s.dp-times-p", op->name);
-						n++;
-					}
-					lower_vector(a, &v, in, out, &sk[n], &ki[n]);
-					if (eager && !op->backward)
-						framework_softmax(a, scores, kv, eb, &sk[n], &ki[n]);
-					snprintf(ki[n].name, sizeof ki[n].name, "%.26s.%s", op->name, vtag);
-					n++;
+			double q_el = (double)bh * q * d;
+			double kv_el = (double)op->batch * (op->kv_heads > 0 ? op->kv_heads : op->heads) * kv * d;
+			double k_el = (double)bh * kv * d;   /* dK before any group reduction */
+			int n = 0;
+			wl_op v = *op;
+			v.kind = OP_ELEM;
+#define NAIVE_VEC(tag, vfl, in_B, out_B)                                                      \
+	do {                                                                                          \
+		v.vflops = (vfl);                                                                     \
+		lower_vector(a, &v, (in_B), (out_B), &sk[n], &ki[n]);                                 \
+		snprintf(ki[n].name, sizeof ki[n].name, "%.26s.%s", op->name, (tag));                 \
+		n++;                                                                                  \
+	} while (0)
+#define NAIVE_GEMM(tag, gm, gn, gk)                                                           \
+	do {                                                                                          \
+		kern_tiling t;                                                                        \
+		if (kern_gemm_search(a, (gm), (gn), (gk), bh, op->dtype, 0, &t))                     \
+			goto no_tiling;                                                               \
+		kern_gemm_build(a, (gm), (gn), (gk), bh, op->dtype, &t, 0, &sk[n], &ki[n]);          \
+		info_common(a, op->dtype, &ki[n]);                                                   \
+		snprintf(ki[n].name, sizeof ki[n].name, "%.26s.%s", op->name, (tag));                 \
+		n++;                                                                                  \
+	} while (0)
+			/* the softmax (or its gradient), with what a compiler fuses into
+			 * it: the mask and the dropout in the same pass (only the dropout's
+			 * one-byte mask adds traffic), the dP * P product and the scale of
+			 * dQ and dK; the same work as eager's separate kernels */
+			int masked = op->causal && q > 1;   /* a single query sees every key */
+			double sm_in = scores * eb * (op->backward ? 2 : 1), sm_out = scores * eb;
+			double sm_vfl = scores * (op->backward ? 3 : 5);
+			if (!eager) {
+				if (masked && !op->backward)
+					sm_vfl += scores;
+				if (op->dropout) {
+					sm_vfl += scores * (op->backward ? 2 : 4);
+					if (op->backward)
+						sm_in += scores;
+					else
+						sm_out += scores;
 				}
+				if (op->backward)
+					sm_vfl += scores + q_el + k_el;
 			}
+			if (!op->backward) {
+				if (op->qkv_packed) {
+					NAIVE_VEC("qkv-copy", 0, (q_el + 2 * kv_el) * eb, (q_el + 2 * kv_el) * eb);
+				}
+				NAIVE_GEMM("scores", q, kv, d);
+				if (eager && masked)
+					NAIVE_VEC("mask", scores, scores * eb, scores * eb);
+				v.kind = OP_SOFTMAX;
+				NAIVE_VEC("softmax", sm_vfl, sm_in, sm_out);
+				v.kind = OP_ELEM;
+				if (eager)
+					framework_softmax(a, scores, kv, eb, &sk[n - 1], &ki[n - 1]);
+				if (eager && op->dropout)
+					NAIVE_VEC("dropout", scores * 4, scores * eb, scores * (eb + 1));
+				NAIVE_GEMM("pv", q, d, kv);
+			} else {
+				NAIVE_GEMM("dv", kv, d, q);
+				NAIVE_GEMM("dp", q, kv, d);
+				if (eager && op->dropout)
+					NAIVE_VEC("dropout-bwd", scores * 2, scores * (eb + 1), scores * eb);
+				if (eager)
+					NAIVE_VEC("dp-times-p", scores, 2 * scores * eb, scores * eb);
+				v.kind = OP_SOFTMAX;
+				NAIVE_VEC("softmax-bwd", sm_vfl, sm_in, sm_out);
+				v.kind = OP_ELEM;
+				NAIVE_GEMM("dq", q, d, kv);
+				if (eager)
+					NAIVE_VEC("dq-scale", q_el, q_el * eb, q_el * eb);
+				NAIVE_GEMM("dk", kv, d, q);
+				if (eager)
+					NAIVE_VEC("dk-scale", k_el, k_el * eb, k_el * eb);
+				if (op->qkv_packed)
+					NAIVE_VEC("dqkv-stack", 0, (q_el + 2 * kv_el) * eb, (q_el + 2 * kv_el) * eb);
+			}
+#undef NAIVE_VEC
+#undef NAIVE_GEMM
 			return attn_kernels(op, sk, ki, n);
 		}
 		if (op->backward && max_out >= 3) {

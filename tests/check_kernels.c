@@ -339,6 +339,75 @@ START_TEST(eager_softmax_gradient_is_two_kernels)
 }
 END_TEST
 
+START_TEST(packed_qkv_naive_attention_copies_and_stacks)
+{
+	/* q, k, v packed in one [B, S, 3, H, D] tensor (the FlashAttention
+	 * benchmark's qkv): eager naive attention copies the three per head
+	 * before its batched GEMMs and its backward stacks their gradients back,
+	 * each a read and a write of 3 x B*S*H*D fp16 elements: 4 x 3 x
+	 * 2*2048*16*64 x 2 B = 100.7 MB more from memory, taking at least that
+	 * at the peak 2.039 TB/s and not much more than at half of it.
+	 * FlashAttention reads the packed tensor in place: no change. */
+	static char out[1 << 16], err[4096];
+	const char *base = "kernel --arch a100 --op attention --batch 2 --heads 16 --seq 2048 --head-dim 64 "
+	                   "--backward --dtype fp16 --json";
+	char args[512];
+	double t[2], b[2];
+	for (int packed = 0; packed < 2; packed++) {
+		snprintf(args, sizeof args, "%s --impl naive%s", base, packed ? " --qkv-packed" : "");
+		ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
+		t[packed] = t_json_num(out, "time_s");
+		b[packed] = t_json_num(out, "hbm_bytes");
+		ck_assert_msg((strstr(out, "\"attention.qkv-copy\"") != NULL) == packed, "qkv-copy kernel: %.300s", out);
+		ck_assert_msg((strstr(out, "\"attention.dqkv-stack\"") != NULL) == packed, "stack kernel: %.300s", out);
+	}
+	double extra = 4.0 * 3 * 2 * 2048 * 16 * 64 * 2;
+	ck_assert_msg(fabs(b[1] - b[0] - extra) < 1e-6 * extra, "extra bytes %.6g, expected %.6g", b[1] - b[0], extra);
+	ck_assert_msg(t[1] - t[0] >= extra / 2.039e12 && t[1] - t[0] <= 2 * extra / 2.039e12 + 2 * 4e-6,
+	              "packed layout adds %.4g s for %.4g bytes", t[1] - t[0], extra);
+	for (int packed = 0; packed < 2; packed++) {
+		snprintf(args, sizeof args, "%s --impl flash2%s", base, packed ? " --qkv-packed" : "");
+		ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
+		t[packed] = t_json_num(out, "time_s");
+	}
+	ck_assert_msg(t[0] == t[1], "flash2 with packed qkv %.6g s vs %.6g s", t[1], t[0]);
+}
+END_TEST
+
+START_TEST(eager_naive_attention_runs_each_framework_op)
+{
+	/* Eager PyTorch runs the causal mask as an add over the score matrix
+	 * (a read and a write of B*H*S^2 fp16) and, with the scale as
+	 * baddbmm's alpha, scales dQ and dK in the backward as kernels of their
+	 * own (derivatives.yaml: maybe_multiply), each a read and a write of
+	 * B*H*S*D; a decode step's single query needs no mask.  A compiler
+	 * fuses all three (run under compiler fusion has none of them). */
+	static char out[1 << 16], err[4096];
+	ck_assert_int_eq(t_cli("kernel --arch a100 --op attention --batch 2 --heads 16 --seq 2048 --head-dim 64 "
+	                       "--causal --backward --impl naive --dtype fp16 --json", out, sizeof out, err, sizeof err),
+	                 0);
+	double scores = 2.0 * 16 * 2048 * 2048, qd = 2.0 * 16 * 2048 * 64;
+	const char *k = strstr(out, "\"attention.mask\"");
+	ck_assert_msg(k != NULL, "no mask kernel: %.400s", out);
+	ck_assert_msg(t_json_num(k, "time_s") >= 2 * scores * 2 / 2.039e12, "mask kernel below its bytes at peak");
+	static const char *sc[] = {"\"attention.dq-scale\"", "\"attention.dk-scale\""};
+	for (int i = 0; i < 2; i++) {
+		k = strstr(out, sc[i]);
+		ck_assert_msg(k != NULL, "no %s kernel: %.400s", sc[i], out);
+		ck_assert_msg(t_json_num(k, "time_s") >= 2 * qd * 2 / 2.039e12, "%s below its bytes at peak", sc[i]);
+	}
+	ck_assert_int_eq(t_cli("kernel --arch a100 --op attention --batch 8 --heads 16 --seq 1 --kv-seq 4096 "
+	                       "--head-dim 64 --causal --impl naive --dtype fp16 --json", out, sizeof out, err, sizeof err),
+	                 0);
+	ck_assert_msg(strstr(out, "\"attention.mask\"") == NULL, "decode step masked: %.300s", out);
+	ck_assert_int_eq(t_cli("run --arch a100 --model gpt3-175b -s model.n_layers=2 --phase train --batch 2 "
+	                       "--seq 2048 --dtype fp16 --fusion compiler -s run.attn_impl=naive --json",
+	                       out, sizeof out, err, sizeof err), 0);
+	ck_assert_msg(strstr(out, "dq-scale") == NULL && strstr(out, "attention.mask") == NULL,
+	              "compiler fusion kept a mask or scale kernel");
+}
+END_TEST
+
 START_TEST(long_row_softmax_is_instruction_bound)
 {
 	/* A100 (108 SMs, 1.41 GHz, 64 FP32 lanes and 16 SFU results per clock
@@ -418,6 +487,8 @@ Suite *suite_kernels(void)
 	tcase_add_test(tc, flash2_backward_is_bound_by_shared_memory_on_hopper);
 	tcase_add_test(tc, eager_softmax_gradient_is_two_kernels);
 	tcase_add_test(tc, long_row_softmax_is_instruction_bound);
+	tcase_add_test(tc, packed_qkv_naive_attention_copies_and_stacks);
+	tcase_add_test(tc, eager_naive_attention_runs_each_framework_op);
 	tcase_add_test(tc, eager_bert_memory_wall);
 	suite_add_tcase(s, tc);
 	return s;

@@ -136,6 +136,8 @@ typedef struct {
 	long q_len, kv_len;
 	int heads, kv_heads, head_dim, causal, backward;
 	int dropout;          /* attention: dropout on the probabilities (training) */
+	int qkv_packed;       /* attention: q, k, v are views of one [batch, seq, 3, heads,
+	                       * head_dim] tensor (naive attention copies them per head) */
 	double kv_eb;         /* attention: bytes per cached K/V element read (0: the operand dtype) */
 	/* element-wise, norm, softmax, embed, optim, route: bytes and work */
 	double elems;         /* elements processed */
