@@ -248,6 +248,14 @@ static void lower_flash(const arch_t *a, const wl_op *op, int impl, sim_kernel *
 	double scores = rows * kv_per_tile;
 	double sfu = a->core.sfu_ops_per_clk > 0 ? a->core.sfu_ops_per_clk : a->core.vector_flops_per_clk;
 	double vec = pass * scores * 4.0 / a->core.vector_flops_per_clk + scores / sfu;
+	/* causal: the kv blocks that cross the diagonal are masked score by
+	 * score (FlashAttention-2 apply_mask_causal; FlashAttention-3 the same):
+	 * a compare of the column against the row's limit and a select of -inf,
+	 * 2 instructions, over the rows x max(rows, bc) scores of those blocks,
+	 * once per pass (the backward masks its recomputed S).  A query block's
+	 * other blocks run unmasked, so the cost weighs most at short sequences. */
+	if (op->causal && q >= 128)
+		vec += 2.0 * rows * fmax((double)rows, (double)bc) * 2.0 / a->core.vector_flops_per_clk;
 	double kv_load = kv_per_tile * hd * 2.0 * kv_eb;           /* K and V blocks */
 	double q_load = (double)rows * hd * eb * (op->backward ? 3 : 1);  /* Q (+O, dO) */
 	double out = (double)rows * hd * eb * (op->backward ? 1 : 1);

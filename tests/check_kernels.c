@@ -339,6 +339,40 @@ START_TEST(eager_softmax_gradient_is_two_kernels)
 }
 END_TEST
 
+START_TEST(causal_flash_masks_its_diagonal_blocks)
+{
+	/* A causal query block of 128 rows visits on average (q + 128) / 2 keys
+	 * (192 at q = kv = 256), as many as an unmasked one over 192 keys, but
+	 * its diagonal block is masked score by score: a compare and a select,
+	 * 2 instructions per score over 128 x 128 scores, once forward and once
+	 * backward.  On an A100 (64 FP32 lanes per SM) that is 128*128*2/64 =
+	 * 512 more vector cycles per tile in either direction, nothing else. */
+	arch_t a = load("a100", NULL);
+	for (int bwd = 0; bwd < 2; bwd++) {
+		double vec[2], mac[2];
+		for (int causal = 0; causal < 2; causal++) {
+			wl_op op;
+			memset(&op, 0, sizeof op);
+			snprintf(op.name, sizeof op.name, "attention");
+			op.kind = OP_ATTN, op.cls = CLS_ATTN, op.dtype = DT_FP16;
+			op.batch = 4, op.heads = 8, op.kv_heads = 8, op.head_dim = 64;
+			op.q_len = 256, op.kv_len = causal ? 256 : 192, op.causal = causal, op.backward = bwd;
+			sim_kernel sk[KERN_NAIVE_MAX];
+			kern_info ki[KERN_NAIVE_MAX];
+			char err[256];
+			int n = kern_lower_op(&a, &op, FUSE_EAGER, ATTN_FLASH, sk, ki, KERN_NAIVE_MAX, err, sizeof err);
+			ck_assert_msg(n >= 1, "%s", err);
+			const sim_kernel *k = &sk[n == 3 ? 1 : 0];   /* the backward's main kernel */
+			vec[causal] = k->tc[0].vec_cycles;
+			mac[causal] = k->tc[0].mac_cycles;
+		}
+		ck_assert_msg(mac[1] == mac[0], "%s: MAC cycles %.6g vs %.6g", bwd ? "bwd" : "fwd", mac[1], mac[0]);
+		ck_assert_msg(fabs(vec[1] - vec[0] - 512.0) < 1e-6, "%s: mask adds %.6g vector cycles, expected 512",
+		              bwd ? "bwd" : "fwd", vec[1] - vec[0]);
+	}
+}
+END_TEST
+
 START_TEST(packed_qkv_naive_attention_copies_and_stacks)
 {
 	/* q, k, v packed in one [B, S, 3, H, D] tensor (the FlashAttention
@@ -487,6 +521,7 @@ Suite *suite_kernels(void)
 	tcase_add_test(tc, flash2_backward_is_bound_by_shared_memory_on_hopper);
 	tcase_add_test(tc, eager_softmax_gradient_is_two_kernels);
 	tcase_add_test(tc, long_row_softmax_is_instruction_bound);
+	tcase_add_test(tc, causal_flash_masks_its_diagonal_blocks);
 	tcase_add_test(tc, packed_qkv_naive_attention_copies_and_stacks);
 	tcase_add_test(tc, eager_naive_attention_runs_each_framework_op);
 	tcase_add_test(tc, eager_bert_memory_wall);
