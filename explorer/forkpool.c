@@ -20,7 +20,8 @@
 #endif
 
 #define TICK_S 0.1         /* the longest the parent sleeps: interrupts, tick() */
-#define FILL_SLICE_S 0.05  /* a long run of skipped jobs must not starve the workers' pipes */
+#define FILL_SLICE_S 0.05  /* a long run of skipped jobs must not starve the workers' pipes
+                              * nor hide an interrupt */
 
 typedef struct {
 	int ok;
@@ -216,7 +217,9 @@ int xp_forkpool_run(const xp_forkpool *p, int *interrupted, char *err, size_t er
 				more = 0;
 			else if (k == XP_NEXT_START && start(&P, s, job, err, errlen))
 				goto out_kill;
-			if (more && P.running > 0 && xp_now_s() - fill_start > FILL_SLICE_S) {
+			/* a long run of skipped jobs yields too, with or without workers:
+			 * the loop's top notices an interrupt within a slice */
+			if (more && xp_now_s() - fill_start > FILL_SLICE_S) {
 				yielded = P.running < P.nslots;
 				break;
 			}
