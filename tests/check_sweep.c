@@ -897,6 +897,40 @@ START_TEST(test_forkpool_interrupt)
 }
 END_TEST
 
+/* a resumed sweep: every job already finished, skipped without a worker;
+ * Ctrl-C arrives early in the walk */
+static long skip_calls;
+static int skip_next(void *ctx, int slot, long *job)
+{
+	(void)ctx, (void)slot, (void)job;
+	if (skip_calls >= 200000000L)
+		return XP_NEXT_NONE;
+	if (++skip_calls == 1000)
+		kill(getpid(), SIGINT);
+	return XP_NEXT_SKIP;
+}
+
+START_TEST(test_forkpool_interrupt_while_skipping)
+{
+	/* the pool notices the interrupt within a fill slice, not after walking
+	 * all 2e8 finished jobs (which would end the walk uninterrupted and let
+	 * the pending SIGINT kill this process when the mask is restored) */
+	tpool T;
+	memset(&T, 0, sizeof T);
+	skip_calls = 0;
+	xp_forkpool p = {.jobs = 2, .size = sizeof(long), .stop_on_signal = 1, .ctx = &T, .next = skip_next,
+	                 .work = tp_work, .done = tp_done, .tick = tp_tick};
+	char err[256] = "";
+	int intr = 0;
+	ck_assert_msg(xp_forkpool_run(&p, &intr, err, sizeof err) == 0, "%s", err);
+	ck_assert_int_eq(intr, 1);
+	ck_assert_msg(skip_calls < 200000000L, "walked all %ld skipped jobs before stopping", skip_calls);
+	sigset_t set;
+	sigpending(&set);
+	ck_assert(!sigismember(&set, SIGINT));
+}
+END_TEST
+
 Suite *suite_sweep(void)
 {
 	Suite *s = suite_create("sweep");
@@ -915,6 +949,7 @@ Suite *suite_sweep(void)
 	tcase_add_test(e2e, test_forkpool_results);
 	tcase_add_test(e2e, test_model_version_resume);
 	tcase_add_test(e2e, test_forkpool_interrupt);
+	tcase_add_test(e2e, test_forkpool_interrupt_while_skipping);
 	tcase_add_test(e2e, test_sigkill_resume);
 	tcase_add_test(e2e, test_shard_merge);
 	tcase_add_test(e2e, test_constraints_and_invalid_points);
