@@ -105,11 +105,16 @@ golden: deps
 	@$(MAKE) --no-print-directory build
 	@sh tests/golden/update.sh
 
+# The suites' CLI tests drive the plain ./codesim (built first); the sanitized
+# ./codesim-san then runs a command of every subcommand (tests/asan_cli.sh).
 asan: deps
+	@$(MAKE) --no-print-directory build
 	@$(MAKE) --no-print-directory SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" OPT="-O1 -g" \
 	  build tests/run_tests-san
 	@CODESIM_HOME=$(CURDIR) CK_DEFAULT_TIMEOUT=300 ASAN_OPTIONS=detect_leaks=1 \
 	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ./tests/run_tests-san
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  sh tests/asan_cli.sh ./codesim-san
 
 clean:
 	rm -rf build build-san codesim codesim-san tests/run_tests tests/run_tests-san
