@@ -533,8 +533,7 @@ int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_impl, s
 			double kv_el = (double)op->batch * (op->kv_heads > 0 ? op->kv_heads : op->heads) * kv * d;
 			double k_el = (double)bh * kv * d;   /* dK before any group reduction */
 			int n = 0;
-			wl_op v = *op;
-			v.kind = OP_ELEM;
+			wl_op v = *op;   /* the vector kernels' op: lower_vector reads its dtype and vflops */
 #define NAIVE_VEC(tag, vfl, in_B, out_B)                                                      \
 	do {                                                                                          \
 		v.vflops = (vfl);                                                                     \
@@ -573,15 +572,12 @@ int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_impl, s
 					sm_vfl += scores + q_el + k_el;
 			}
 			if (!op->backward) {
-				if (op->qkv_packed) {
+				if (op->qkv_packed)
 					NAIVE_VEC("qkv-copy", 0, (q_el + 2 * kv_el) * eb, (q_el + 2 * kv_el) * eb);
-				}
 				NAIVE_GEMM("scores", q, kv, d);
 				if (eager && masked)
 					NAIVE_VEC("mask", scores, scores * eb, scores * eb);
-				v.kind = OP_SOFTMAX;
 				NAIVE_VEC("softmax", sm_vfl, sm_in, sm_out);
-				v.kind = OP_ELEM;
 				if (eager)
 					framework_softmax(a, scores, kv, eb, &sk[n - 1], &ki[n - 1]);
 				if (eager && op->dropout)
@@ -594,9 +590,7 @@ int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_impl, s
 					NAIVE_VEC("dropout-bwd", scores * 2, scores * (eb + 1), scores * eb);
 				if (eager)
 					NAIVE_VEC("dp-times-p", scores, 2 * scores * eb, scores * eb);
-				v.kind = OP_SOFTMAX;
 				NAIVE_VEC("softmax-bwd", sm_vfl, sm_in, sm_out);
-				v.kind = OP_ELEM;
 				NAIVE_GEMM("dq", q, d, kv);
 				if (eager)
 					NAIVE_VEC("dq-scale", q_el, q_el * eb, q_el * eb);
