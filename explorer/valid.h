@@ -153,6 +153,7 @@ typedef struct {
 	double gen;                   /* run serve: decode steps (--gen) */
 	int phase;                    /* run: wl_phase */
 	/* kernel shape */
+	const char *op;               /* kernel op name ("gemm", "softmax", ...); NULL for run */
 	double m, n, k, kbatch, heads, kseq, kv_seq, head_dim;
 	int causal, backward;
 } xp_vmetric_in;

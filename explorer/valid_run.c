@@ -154,6 +154,7 @@ static void eval_kernel(const xp_vopts *o, const xp_vcase *c, int argc, char **a
 	in.time_s = t;
 	in.chips = 1;
 	in.launch_s = job->a.sched.launch_overhead_us * 1e-6;
+	in.op = ks->op;
 	in.m = ks->m, in.n = ks->n, in.k = ks->k, in.kbatch = ks->batch;
 	in.heads = ks->heads, in.kseq = ks->seq, in.kv_seq = ks->kv_seq, in.head_dim = ks->head_dim;
 	in.causal = ks->causal, in.backward = ks->backward;

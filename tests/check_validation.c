@@ -91,6 +91,20 @@ START_TEST(metric_conversions)
 	REL_EQ(v, 16.777216 / 1.045, 1e-12);
 	ck_assert(xp_vmetric_convert(VM_WALL_COMPILED_MS, &in, &v, err, sizeof err) == 0);
 	REL_EQ(v, 1.045, 1e-12);
+	/* LLMCompass's A100 host states its own per-op eager overheads
+	 * (overhead_dict["A100"]): matmul 21 us, softmax 12 us; other ops keep
+	 * the generic 20 us, and the compiled path stays 45 us whatever the op */
+	in.op = "gemm";
+	ck_assert(xp_vmetric_convert(VM_WALL_MS, &in, &v, err, sizeof err) == 0);
+	REL_EQ(v, 1.021, 1e-12);
+	in.op = "softmax";
+	ck_assert(xp_vmetric_convert(VM_WALL_GELEMS, &in, &v, err, sizeof err) == 0);
+	REL_EQ(v, 16.777216 / 1.012, 1e-12);
+	ck_assert(xp_vmetric_convert(VM_WALL_COMPILED_MS, &in, &v, err, sizeof err) == 0);
+	REL_EQ(v, 1.045, 1e-12);
+	in.op = "norm";
+	ck_assert(xp_vmetric_convert(VM_WALL_MS, &in, &v, err, sizeof err) == 0);
+	REL_EQ(v, 1.020, 1e-12);
 	/* causal fwd+bwd attention, B 2, S 4096, H 16, d 128 in 2 ms */
 	memset(&in, 0, sizeof in);
 	in.time_s = 2e-3, in.kbatch = 2, in.kseq = 4096, in.heads = 16, in.head_dim = 128, in.causal = 1, in.backward = 1;
