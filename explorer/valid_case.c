@@ -241,8 +241,8 @@ double xp_flops_fa2(double b, double s, double n_params, double l, double h)
  * artifact states its host's per-call overhead by op: matmul 21 us, softmax
  * 12 us, and 45 us for LayerNorm and GELU, which it times through
  * @torch.compile wrappers (hardware_model/compute_module.py
- * overhead_dict["A100"]; gpu_kernel_launch_overhead() in each
- * software_model files times that call on a 1x1 tensor).  The compiled call
+ * overhead_dict["A100"]; gpu_kernel_launch_overhead() in its
+ * software_model/ files times each call on a 1x1 tensor).  The compiled call
  * also runs the TorchDynamo guard check, the AOTAutograd/Inductor wrappers
  * and Triton's Python launcher before its one fused kernel is enqueued; the
  * same order as Triton's own launch-latency test of 2023, median ~42-55 us
@@ -251,7 +251,9 @@ double xp_flops_fa2(double b, double s, double n_params, double l, double h)
  * Any other eager op: ~20 us between the host call and the first
  * instruction of a PyTorch eager op on a V100 (NVIDIA Nsight guide, via
  * [GROUNDY] in ../shared/reference/hardware.md 8.3), of which the chip's
- * own launch gap is a part.  None of these is fitted to the cases. */
+ * own launch gap is a part.  None of these is fitted to the cases.  A
+ * wall-clock case from another host would need that host's figures: the
+ * by-op values here are LLMCompass's. */
 #define XP_EAGER_ROUND_TRIP_S 20e-6
 #define XP_EAGER_MATMUL_S 21e-6
 #define XP_EAGER_SOFTMAX_S 12e-6
