@@ -160,8 +160,18 @@ START_TEST(case_file_format)
 	ck_assert_msg(xp_vset_load(&set, file, err, sizeof err) == 0, "%s", err);
 	ck_assert_int_ge(set.n, 200);
 	int seen[VCAT_COUNT][2] = {{0}};
-	for (int i = 0; i < set.n; i++)
-		seen[set.cases[i].category][set.cases[i].split]++;
+	for (int i = 0; i < set.n; i++) {
+		const xp_vcase *c = &set.cases[i];
+		seen[c->category][c->split]++;
+		/* the host path a wall-clock metric adds is LLMCompass's A100 host's
+		 * (its per-op overhead table, explorer/valid_case.c): a wall-clock case
+		 * from another host or chip would be converted with the wrong figures */
+		int wall = c->metric == VM_WALL_MS || c->metric == VM_WALL_GELEMS || c->metric == VM_WALL_COMPILED_MS ||
+		           c->metric == VM_WALL_COMPILED_GELEMS;
+		if (wall)
+			ck_assert_msg(strstr(c->source, "LLMCompass") && !strcmp(c->arch, "a100"),
+			              "%s: a wall-clock case not from LLMCompass's A100 host", c->id);
+	}
 	for (int c = 0; c < VCAT_COUNT; c++)
 		ck_assert_msg(seen[c][VSPLIT_FIT] && seen[c][VSPLIT_HOLDOUT], "%s lacks a fit or holdout case",
 		              xp_vcat_names[c]);
