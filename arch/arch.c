@@ -51,6 +51,7 @@ const cfg_key arch_keys[] = {
 	F("core.sfu_ops_per_clk", core.sfu_ops_per_clk, "op/clk", 0, 0, 1e6, "special-function (exp) results per clock per core; 0 = at the vector rate"),
 	F("core.smem_bytes_per_clk", core.smem_bytes_per_clk, "B/clk", 0, 0, 1e6, "shared-memory bandwidth per core that warp-level MMA operands stream through; 0 = not modelled"),
 	I("core.max_blocks", core.max_blocks, "", 2, 1, 64, "tiles resident per core at once"),
+	I("core.max_threads", core.max_threads, "", 0, 0, 65536, "threads resident per core (GPU occupancy limit of row-reduction programs); 0 = not modelled"),
 	F("core.matrix_efficiency", core.matrix_efficiency, "", 1.0, 0.05, 1.0, "achievable fraction of MMA peak in steady state (calibrated)"),
 	I("core.multicast", core.multicast, "", 1, 1, 16, "tiles sharing one shared-SRAM read of an operand (TMA multicast cluster)"),
 	F("core.warp_mma_fraction", core.warp_mma_fraction, "", 1.0, 0.05, 1.0, "MMA rate of warp-synchronous mma.sync code (FlashAttention-2) as a fraction of the native rate"),

@@ -106,6 +106,8 @@ typedef struct {
 		double smem_bytes_per_clk; /* shared-memory bandwidth per core, the path warp-level
 		                            * MMA operands take (ldmatrix); 0 = not modelled */
 		int max_blocks;            /* resident tiles per core (occupancy cap) */
+		int max_threads;           /* resident threads per core (GPU occupancy limit);
+		                            * 0 = not modelled */
 		double matrix_efficiency;  /* achievable fraction of the MMA peak (issue, power) */
 		int multicast;             /* tiles of a cluster sharing one shared-SRAM read of an
 		                            * operand panel (Hopper TMA multicast); 1 = none */

@@ -86,7 +86,8 @@ static const char run_usage[] =
     "              --batch 512 --seq 4096 --micro-batch 1 --recompute selective\n";
 
 static const char kernel_usage[] =
-    "usage: codesim kernel --arch A --op OP [shape options] [--dtype D] [-s arch.KEY=V] [--json]\n"
+    "usage: codesim kernel --arch A --op OP [shape options] [--dtype D] [--fusion F]\n"
+    "                      [-s arch.KEY=V] [--json]\n"
     "\n"
     "  --op gemm        --m M --n N --k K [--batch B]         C[MxN] = A[MxK] B[KxN] (x B)\n"
     "  --op attention   --batch B --heads H [--kv-heads G] --seq S [--kv-seq L] --head-dim D\n"
@@ -96,10 +97,14 @@ static const char kernel_usage[] =
     "                   naive attention copies per head and its backward stacks back)\n"
     "  --op norm | softmax | elementwise   --m ROWS --n COLS\n"
     "  --op allreduce | allgather | reducescatter | alltoall   --bytes B --chips N\n"
+    "  --fusion F       eager (default): the framework's library kernel(s), as PyTorch calls\n"
+    "                   them; compiler: the kernel a compiler (TorchInductor, XLA) emits for\n"
+    "                   the operator (a norm reads its row twice, the second time from L2\n"
+    "                   when the rows in flight fit; a compiler's kernel keeps rows of up\n"
+    "                   to 1024 elements in registers and reads them once)\n"
     "\n"
-    "times one operator as a framework calls it, alone (its library kernels, no fusion with\n"
-    "neighbours); prints time, achieved FLOP/s and bandwidth, bytes from memory and shared\n"
-    "SRAM, the bound and the tiling chosen.\n"
+    "times one operator alone (no fusion with neighbours); prints time, achieved FLOP/s and\n"
+    "bandwidth, bytes from memory and shared SRAM, the bound and the tiling chosen.\n"
     "\n"
     "example: codesim kernel --arch h100 --op gemm --m 8192 --n 8192 --k 8192 --dtype bf16\n";
 
@@ -297,14 +302,14 @@ static int cmd_run(int argc, char **argv, const char *home)
 typedef struct {
 	arch_t *a;
 	wl_op op;
-	int attn_impl;
+	int attn_impl, fusion;
 	const char *home;
 } kernel_job;
 
 static int kernel_fn(const void *arg, void *out, char *err, size_t errlen)
 {
 	const kernel_job *j = arg;
-	return xp_kernel_eval(j->a, &j->op, j->attn_impl, out, err, errlen);
+	return xp_kernel_eval(j->a, &j->op, j->attn_impl, j->fusion, out, err, errlen);
 }
 
 static int cmd_kernel(int argc, char **argv, const char *home)
@@ -332,6 +337,7 @@ static int cmd_kernel(int argc, char **argv, const char *home)
 		return EXIT_BAD;
 	}
 	job.a = &a;
+	job.fusion = ks.fusion;
 	job.home = home;
 	const char *opname = ks.op;
 	int dtype = ks.dtype;

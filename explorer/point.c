@@ -260,7 +260,7 @@ int xp_evaluate_forked(const xp_point *pt, double timeout_s, res_t *r, char *err
 
 /* ---- one operator --------------------------------------------------- */
 
-int xp_kernel_eval(const arch_t *a, const wl_op *op, int attn_impl, xp_kernel_result *kr, char *err,
+int xp_kernel_eval(const arch_t *a, const wl_op *op, int attn_impl, int fusion, xp_kernel_result *kr, char *err,
                    size_t errlen)
 {
 	_Static_assert(XP_KERNELS_MAX >= 2 * KERN_NAIVE_MAX, "kernel result arrays too small");
@@ -274,21 +274,22 @@ int xp_kernel_eval(const arch_t *a, const wl_op *op, int attn_impl, xp_kernel_re
 	memset(&st, 0, sizeof st);
 	memset(ks, 0, sizeof ks);
 	int n;
-	/* one operator as a framework calls it: its library kernel(s), no
-	 * fusion with neighbours (FUSE_EAGER) */
+	/* one operator alone, no neighbours to fuse with: as a framework calls
+	 * it (FUSE_EAGER: its library kernels) or as a compiler emits it on its
+	 * own (FUSE_COMPILER) */
 	if (op->kind == OP_ATTN && op->backward) {
 		/* a training step's attention: the forward, then its backward */
 		wl_op fwd = *op;
 		fwd.backward = 0;
-		n = kern_lower_op(a, &fwd, FUSE_EAGER, attn_impl, sk, ki, KERN_NAIVE_MAX, err, errlen);
+		n = kern_lower_op(a, &fwd, fusion, attn_impl, sk, ki, KERN_NAIVE_MAX, err, errlen);
 		if (n < 0)
 			return -1;
-		int nb = kern_lower_op(a, op, FUSE_EAGER, attn_impl, sk + n, ki + n, XP_KERNELS_MAX - n, err, errlen);
+		int nb = kern_lower_op(a, op, fusion, attn_impl, sk + n, ki + n, XP_KERNELS_MAX - n, err, errlen);
 		if (nb < 0)
 			return -1;
 		n += nb;
 	} else {
-		n = kern_lower_op(a, op, FUSE_EAGER, attn_impl, sk, ki, KERN_NAIVE_MAX, err, errlen);
+		n = kern_lower_op(a, op, fusion, attn_impl, sk, ki, KERN_NAIVE_MAX, err, errlen);
 		if (n < 0)
 			return -1;
 	}

@@ -99,6 +99,7 @@ typedef struct {
 	long m, n, k, batch, heads, kv_heads, seq, kv_seq, head_dim, chips;
 	double bytes;
 	int causal, backward, qkv_packed, dtype;
+	int fusion;            /* wl_fusion: FUSE_EAGER (the library kernel) or FUSE_COMPILER */
 } xp_kspec;
 
 /* Parse `kernel` options argv[first..argc).  -1 with err. */

@@ -369,6 +369,7 @@ int xp_kspec_parse(int argc, char **argv, int first, xp_kspec *ks, char *err, si
 	ks->batch = 1;
 	ks->dtype = DT_BF16;
 	snprintf(ks->impl, sizeof ks->impl, "flash");
+	ks->fusion = FUSE_EAGER;
 	static const struct {
 		const char *flag;
 		long lo, hi;
@@ -395,7 +396,7 @@ int xp_kspec_parse(int argc, char **argv, int first, xp_kspec *ks, char *err, si
 		if (done)
 			continue;
 		if (!strcmp(a, "--arch") || !strcmp(a, "--op") || !strcmp(a, "--impl") || !strcmp(a, "--dtype") ||
-		    !strcmp(a, "--bytes") || !strcmp(a, "-s")) {
+		    !strcmp(a, "--bytes") || !strcmp(a, "--fusion") || !strcmp(a, "-s")) {
 			if (i + 1 >= argc) {
 				snprintf(err, errlen, "%s needs a value", a);
 				return -1;
@@ -411,6 +412,17 @@ int xp_kspec_parse(int argc, char **argv, int first, xp_kspec *ks, char *err, si
 					return -1;
 				}
 				snprintf(ks->impl, sizeof ks->impl, "%s", v);
+			} else if (!strcmp(a, "--fusion")) {
+				/* one operator alone has no neighbours: a megakernel
+				 * would be the compiler's kernel */
+				if (!strcmp(v, "eager"))
+					ks->fusion = FUSE_EAGER;
+				else if (!strcmp(v, "compiler"))
+					ks->fusion = FUSE_COMPILER;
+				else {
+					snprintf(err, errlen, "--fusion %s: expected eager or compiler", v);
+					return -1;
+				}
 			} else if (!strcmp(a, "--dtype")) {
 				ks->dtype = find_name(arch_dtype_names, v);
 				if (ks->dtype < 0) {

@@ -30,13 +30,13 @@ static int split_args(char *s, char **argv, int max)
 typedef struct {
 	arch_t a;
 	wl_op op;
-	int attn_impl;
+	int attn_impl, fusion;
 } kjob;
 
 static int kernel_work(const void *arg, void *out, char *err, size_t errlen)
 {
 	const kjob *j = arg;
-	return xp_kernel_eval(&j->a, &j->op, j->attn_impl, out, err, errlen);
+	return xp_kernel_eval(&j->a, &j->op, j->attn_impl, j->fusion, out, err, errlen);
 }
 
 static int is_nonlayer_segment(const char *seg)
@@ -135,6 +135,7 @@ static void eval_kernel(const xp_vopts *o, const xp_vcase *c, int argc, char **a
 		set_error(r, 0, "", err);
 		goto out;
 	}
+	job->fusion = ks->fusion;
 	/* attention --backward: xp_kernel_eval simulates the forward and then the
 	 * backward pass, what the FlashAttention benchmark's fwd_bwd times */
 	if (xp_fork_call(kernel_work, job, &kr, sizeof kr, o->timeout_s, NULL, err, sizeof err)) {

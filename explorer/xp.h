@@ -85,7 +85,7 @@ typedef struct {
 	long events;
 } xp_kernel_result;
 
-int xp_kernel_eval(const arch_t *a, const wl_op *op, int attn_impl, xp_kernel_result *kr,
+int xp_kernel_eval(const arch_t *a, const wl_op *op, int attn_impl, int fusion, xp_kernel_result *kr,
                    char *err, size_t errlen);
 
 /* The command line. */

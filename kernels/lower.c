@@ -84,6 +84,43 @@ static void lower_vector(const arch_t *a, const wl_op *op, double in_B, double o
 	snprintf(ki->tiling, sizeof ki->tiling, "row tiles of %.0f KiB, grid %.0f", bytes / tiles / 1024, tiles);
 }
 
+/* A normalization is a row reduction: its statistics (mean and variance,
+ * by Welford) must be complete before the first element of its output, so a
+ * kernel that cannot hold the row in registers makes two passes over it and
+ * reads it twice.  PyTorch's eager kernel always does (layer_norm_kernel.cu,
+ * vectorized_layer_norm_kernel: compute_stats over the row, then a second
+ * loop over X; a 128-thread block per row); TorchInductor's does when the
+ * row is longer than its persistent-reduction limit of 1024 elements
+ * (should_use_persistent_reduction; past it the reduction loops over the row
+ * in RBLOCK = 2048 chunks with 8 warps, triton_heuristics.py reduction /
+ * triton_config_reduction).  The second read is an L2 hit only if the rows
+ * in flight fit: between a chunk's two reads each resident program reads a
+ * whole row and writes, on average, half of one, so the footprint is
+ * resident rows x (row in + row out / 2).  A cyclic reuse larger than the
+ * cache misses on every line under LRU, so past the L2's size the row comes
+ * from memory twice.  Resident rows: the chip's resident threads per core
+ * over the program's threads, on every core.  Returns the bytes of the
+ * second read that come from memory (0 if it hits, or if the chip's L2 or
+ * occupancy is not modelled). */
+static double norm_reread_bytes(const arch_t *a, const wl_op *op, int fusion)
+{
+	double l2 = a->global_sram.size_MiB * 1048576.0;
+	if (op->kind != OP_NORM || op->n <= 0 || op->elems <= 0 || a->family != FAM_GPU ||
+	    !arch_has_hbm(a) || l2 <= 0 || a->core.max_threads <= 0)
+		return 0;
+	int threads;
+	if (fusion == FUSE_EAGER)
+		threads = 128;
+	else if (fusion == FUSE_COMPILER && op->n > 1024)
+		threads = 256;
+	else
+		return 0;   /* a persistent reduction holds the row; a megakernel folds it */
+	double rows = op->elems / (double)op->n;
+	double resident = fmin(rows, (double)a->core.count * (a->core.max_threads / threads));
+	double footprint = resident * (op->bytes_in + op->bytes_out / 2.0) / rows;
+	return footprint > l2 ? op->bytes_in : 0;
+}
+
 /* A softmax as a framework's library kernel runs it on a GPU: PyTorch's
  * ATen softmax (aten/src/ATen/native/cuda/SoftMax.cu, PersistentSoftmax.cuh).
  * ATen is built without fast math, so its std::exp is CUDA's accurate expf
@@ -638,7 +675,7 @@ int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_impl, s
 		sk->overlap = op->overlap;
 		break;
 	default:
-		lower_vector(a, op, op->bytes_in, op->bytes_out, sk, ki);
+		lower_vector(a, op, op->bytes_in + norm_reread_bytes(a, op, fusion), op->bytes_out, sk, ki);
 		if (op->kind == OP_SOFTMAX && fusion == FUSE_EAGER && op->n > 0)
 			framework_softmax(a, op->elems, op->n, arch_dtype_bytes((arch_dtype)op->dtype), sk, ki);
 		break;

@@ -471,6 +471,54 @@ START_TEST(long_row_softmax_is_instruction_bound)
 }
 END_TEST
 
+START_TEST(two_pass_norm_rereads_rows_past_l2)
+{
+	/* A norm that cannot hold its row reads it twice (statistics, then the
+	 * normalized row); the second read hits L2 only while the rows in flight
+	 * fit.  A100: 108 SMs x 2048 resident threads, L2 38.1 MiB = 39.95e6 B.
+	 * TorchInductor's looped reduction (rows > 1024) runs 256 threads a row:
+	 * 864 rows in flight; PyTorch's eager kernel 128 threads: 1728.  The
+	 * footprint is rows in flight x (row read + half a row written):
+	 *   compiled, rows of 8192 fp16:  864 x (16384 + 8192) B = 21.2e6: hits
+	 *   compiled, rows of 16384:      864 x (32768 + 16384) B = 42.5e6: misses
+	 *   eager, rows of 8192:         1728 x (16384 + 8192) B = 42.5e6: misses
+	 * so memory moves M x N x 2 B read and written, plus the same read again
+	 * on a miss.  Rows of 1024 compiled are a persistent reduction (one read);
+	 * a bigger L2 or an unmodelled occupancy turns the second read off. */
+	static const struct {
+		const char *args;
+		double rows, cols, passes;
+	} c[] = {
+	    {"--m 4096 --n 8192 --fusion compiler", 4096, 8192, 2},
+	    {"--m 4096 --n 16384 --fusion compiler", 4096, 16384, 3},
+	    {"--m 4096 --n 8192", 4096, 8192, 3},
+	    {"--m 16384 --n 1024 --fusion compiler", 16384, 1024, 2},
+	    {"--m 4096 --n 16384 --fusion compiler -s arch.global_sram.size_MiB=64", 4096, 16384, 2},
+	    {"--m 4096 --n 16384 --fusion compiler -s arch.core.max_threads=0", 4096, 16384, 2},
+	};
+	static char out[1 << 14], err[4096];
+	for (size_t i = 0; i < sizeof c / sizeof *c; i++) {
+		char args[256];
+		snprintf(args, sizeof args, "kernel --arch a100 --op norm --dtype fp16 --json %s", c[i].args);
+		ck_assert_msg(t_cli(args, out, sizeof out, err, sizeof err) == 0, "%s: %s", args, err);
+		double want = c[i].rows * c[i].cols * 2.0 * c[i].passes, got = t_json_num(out, "hbm_bytes");
+		ck_assert_msg(fabs(got - want) <= 1e-9 * want, "%s: %.6g B from memory, expected %.6g", args, got, want);
+	}
+	/* the extra read costs time: a memory-bound kernel moving 1.5x the bytes */
+	ck_assert_int_eq(t_cli("kernel --arch a100 --op norm --dtype fp16 --json --m 4096 --n 16384 --fusion compiler",
+	                       out, sizeof out, err, sizeof err), 0);
+	double t_miss = t_json_num(out, "time_s");
+	ck_assert_int_eq(t_cli("kernel --arch a100 --op norm --dtype fp16 --json --m 4096 --n 16384 --fusion compiler "
+	                       "-s arch.global_sram.size_MiB=64", out, sizeof out, err, sizeof err), 0);
+	double t_hit = t_json_num(out, "time_s");
+	ck_assert_msg(t_miss > 1.4 * t_hit && t_miss < 1.6 * t_hit, "miss %.4g s vs hit %.4g s", t_miss, t_hit);
+	/* one operator alone has no neighbours for a megakernel */
+	ck_assert_int_ne(t_cli("kernel --arch a100 --op norm --m 64 --n 64 --fusion megakernel", out, sizeof out, err,
+	                       sizeof err), 0);
+	ck_assert_msg(strstr(err, "expected eager or compiler") != NULL, "error: %s", err);
+}
+END_TEST
+
 START_TEST(eager_bert_memory_wall)
 {
 	/* Ivanov et al. (MLSys 2021): in BERT-large training, tensor contractions
@@ -521,6 +569,7 @@ Suite *suite_kernels(void)
 	tcase_add_test(tc, flash2_backward_is_bound_by_shared_memory_on_hopper);
 	tcase_add_test(tc, eager_softmax_gradient_is_two_kernels);
 	tcase_add_test(tc, long_row_softmax_is_instruction_bound);
+	tcase_add_test(tc, two_pass_norm_rereads_rows_past_l2);
 	tcase_add_test(tc, causal_flash_masks_its_diagonal_blocks);
 	tcase_add_test(tc, packed_qkv_naive_attention_copies_and_stacks);
 	tcase_add_test(tc, eager_naive_attention_runs_each_framework_op);

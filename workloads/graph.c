@@ -87,6 +87,7 @@ static void end_seg(bld *b)
 static void vec(bld *b, int kind, int cls, const char *name, double elems, double in_elems,
                 double ext_elems, double out_elems, double flops_per_elem);
 static void comm_dp(bld *b, const char *name, int coll, double bytes, int overlap);
+static void norm(bld *b, const char *name, double elems, long row, double flops_per_elem);
 
 static void gemm(bld *b, const char *name, long m, long n, long k, long batch, int weight)
 {
@@ -141,6 +142,16 @@ static void vec(bld *b, int kind, int cls, const char *name, double elems, doubl
 	op->bytes_out = out_elems * b->aeb;
 	op->vflops = elems * flops_per_elem;
 	op->flops = op->vflops;
+}
+
+/* a normalization over rows of `row` elements (the residual stream it reads
+ * is external: fusion cannot save it) */
+static void norm(bld *b, const char *name, double elems, long row, double flops_per_elem)
+{
+	int n0 = b->g->nops;
+	vec(b, OP_NORM, CLS_NORM, name, elems, elems, elems, elems, flops_per_elem);
+	if (b->g->nops > n0)
+		b->g->ops[n0].n = row;
 }
 
 static void attention(bld *b, const char *name, long batch, long q, long kv, int heads,
@@ -319,7 +330,7 @@ static void layer_fwd(bld *b, long mb, long q, long kv, int moe, double train_to
 	int kvh = kv_heads_of(m) / t > 0 ? kv_heads_of(m) / t : 1;
 	int causal = m->kind == MODEL_DECODER;
 
-	vec(b, OP_NORM, CLS_NORM, "norm-attn", T * d, T * d, T * d, T * d, m->norm == NORM_LAYER ? 8 : 5);
+	norm(b, "norm-attn", T * d, m->d_model, m->norm == NORM_LAYER ? 8 : 5);
 	if (m->attention == ATTN_MLA) {
 		/* MLA approximated as its projections plus attention over the
 		 * compressed cache: q (low-rank), kv down, k/v up, then MHA with
@@ -346,7 +357,7 @@ static void layer_fwd(bld *b, long mb, long q, long kv, int moe, double train_to
 	comm(b, "tp-allreduce-attn", COLL_ALLREDUCE, T * d * b->aeb, t, 0);
 	dropout(b, "dropout-attn", T * d);
 	vec(b, OP_ELEM, CLS_ELEM, "residual-attn", T * d, 2 * T * d, T * d, T * d, 1);
-	vec(b, OP_NORM, CLS_NORM, "norm-ffn", T * d, T * d, T * d, T * d, m->norm == NORM_LAYER ? 8 : 5);
+	norm(b, "norm-ffn", T * d, m->d_model, m->norm == NORM_LAYER ? 8 : 5);
 
 	int nmat_in = m->gated_ffn ? 2 : 1;
 	if (!moe) {
@@ -457,8 +468,11 @@ static void layer_bwd_from(bld *b, int first, int last)
 		default: {
 			snprintf(nm, sizeof nm, "%.30s.bwd", o.name);
 			double e = o.elems;
+			int n0 = b->g->nops;
 			vec(b, o.kind, o.cls, nm, e, 2 * o.bytes_in / b->aeb, o.bytes_ext / b->aeb, o.bytes_in / b->aeb,
 			    2 * o.vflops / (e > 0 ? e : 1));
+			if (b->g->nops > n0)
+				b->g->ops[n0].n = o.n;   /* a norm's row */
 			break;
 		}
 		}
@@ -673,7 +687,7 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 		}
 		begin_seg(&b, "head-fwd", ROLE_FWD, 1);
 		int h0 = g->nops;
-		vec(&b, OP_NORM, CLS_NORM, "final-norm", T * d, T * d, T * d, T * d, 5);
+		norm(&b, "final-norm", T * d, m->d_model, 5);
 		gemm(&b, "lm-head", T, m->vocab / t, (long)d, 1, 1);
 		vec(&b, OP_SOFTMAX, CLS_OTHER, "cross-entropy", (double)T * m->vocab / t, (double)T * m->vocab / t, 0, T, 5);
 		int h1 = g->nops;
@@ -772,7 +786,7 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 		}
 		snprintf(nm, sizeof nm, "%s-head", tag);
 		begin_seg(&b, nm, ROLE_FWD, 1);
-		vec(&b, OP_NORM, CLS_NORM, "final-norm", B * d, B * d, B * d, B * d, 5);
+		norm(&b, "final-norm", B * d, m->d_model, 5);
 		if (m->kind == MODEL_DECODER)
 			gemm(&b, "lm-head", B, m->vocab / t, (long)d, 1, 1);   /* last token of each sequence */
 		end_seg(&b);
