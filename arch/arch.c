@@ -64,6 +64,7 @@ const cfg_key arch_keys[] = {
 	F("memory.bandwidth_GBps", memory.bandwidth_GBps, "GB/s", 0, 0, 1e6, "peak off-chip bandwidth"),
 	F("memory.latency_ns", memory.latency_ns, "ns", 500, 0, 1e5, "off-chip access latency"),
 	F("memory.efficiency", memory.efficiency, "", 0.9, 0.05, 1.0, "achievable fraction of peak bandwidth (calibrated)"),
+	F("memory.write_efficiency", memory.write_efficiency, "", 0, 0, 1.0, "achievable fraction of peak bandwidth for written bytes, whose traffic turns the bus around (calibrated); 0 = memory.efficiency"),
 
 	F("sched.launch_overhead_us", sched.launch_overhead_us, "us", 0, 0, 1e4, "per-kernel launch/dispatch gap"),
 	B("sched.static_schedule", sched.static_schedule, 0, "compiler-timed schedule: no contention, deterministic (LPU)"),

@@ -127,6 +127,8 @@ typedef struct {
 		double bandwidth_GBps;
 		double latency_ns;
 		double efficiency;         /* achievable fraction of bandwidth_GBps */
+		double write_efficiency;   /* the same for written bytes (the bus turns around
+		                            * between reads and writes); 0 = efficiency */
 	} memory;
 
 	struct {

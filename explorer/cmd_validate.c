@@ -54,10 +54,10 @@ static const char calibrate_usage[] =
     "usage: codesim calibrate --arch A [FILE] [options]\n"
     "\n"
     "Fits the efficiency parameters of chip A that its fit cases constrain\n"
-    "(core.matrix_efficiency, memory.efficiency, sched.launch_overhead_us,\n"
-    "system.scaleup_efficiency, system.scaleout_efficiency) by GSL nonlinear least\n"
-    "squares on the relative errors of the fit cases of A, and reports the hold-out\n"
-    "error of A before and after.\n"
+    "(core.matrix_efficiency, memory.efficiency, memory.write_efficiency,\n"
+    "sched.launch_overhead_us, system.scaleup_efficiency, system.scaleout_efficiency)\n"
+    "by GSL nonlinear least squares on the relative errors of the fit cases of A, and\n"
+    "reports the hold-out error of A before and after.\n"
     "\n"
     "  --write             record the fitted values in arch/presets/A.cfg (only those keys\n"
     "                      and their comments), unless the hold-out error grows\n"
@@ -400,7 +400,7 @@ static int parse_keys(const char *v, unsigned *mask)
 				found = i;
 		if (found < 0) {
 			fprintf(stderr, "codesim: --keys %s: expected matrix_efficiency, efficiency (memory), "
-			        "launch_overhead_us, scaleup_efficiency or scaleout_efficiency\n", t);
+			        "write_efficiency, launch_overhead_us, scaleup_efficiency or scaleout_efficiency\n", t);
 			return -1;
 		}
 		*mask |= 1u << found;

@@ -191,7 +191,7 @@ int xp_vthresholds_check(const xp_vthresholds *t, const xp_vset *set, const int 
                          int n, int fast, FILE *f);
 
 /* ---- calibration ---- */
-#define XP_CAL_MAXP 5
+#define XP_CAL_MAXP 6
 typedef struct {
 	const char *key;              /* arch key path, e.g. "core.matrix_efficiency" */
 	const char *group, *name;     /* libconfig group and setting in the preset */

@@ -28,6 +28,8 @@ void kern_chip(const arch_t *a, sim_program *p)
 	p->clock_hz = arch_clock_hz(a);
 	if (arch_has_hbm(a)) {
 		p->mem_bw_Bps = a->memory.bandwidth_GBps * 1e9 * a->memory.efficiency;
+		if (a->memory.write_efficiency > 0)
+			p->mem_write_cost = a->memory.efficiency / a->memory.write_efficiency;
 		p->mem_latency_s = a->memory.latency_ns * 1e-9;
 		p->sram_bw_Bps = a->global_sram.bandwidth_GBps * 1e9;
 		p->sram_latency_s = a->global_sram.latency_ns * 1e-9;

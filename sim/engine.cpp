@@ -355,7 +355,8 @@ void Slot::step()
 		return;
 	}
 	if (state == STORE) {
-		double done = e->mem.request(now, tc->store_bytes);
+		double wc = e->p->mem_write_cost > 0 ? e->p->mem_write_cost : 1.0;
+		double done = e->mem.request(now, tc->store_bytes * wc);
 		e->mem_bytes += tc->store_bytes;
 		e->store_done = std::max(e->store_done, done);
 		state = IDLE;

@@ -76,6 +76,7 @@ typedef struct {
 	int cores;
 	double clock_hz;
 	double mem_bw_Bps;        /* achievable backing-memory bandwidth */
+	double mem_write_cost;    /* a written byte's share of it, in read bytes (0 or 1: the same) */
 	double mem_latency_s;
 	double sram_bw_Bps;       /* shared SRAM level (0: none) */
 	double sram_latency_s;

@@ -86,6 +86,42 @@ START_TEST(gemv_meets_bytes_over_bandwidth)
 }
 END_TEST
 
+START_TEST(writes_stream_at_the_write_efficiency)
+{
+	/* An element-wise op over 2^28 fp16 elements reads 512 MiB and writes
+	 * 512 MiB.  Reads move at bandwidth x memory.efficiency, written bytes at
+	 * bandwidth x memory.write_efficiency (0: the read fraction), so on an
+	 * A100 (2.039 TB/s) at 0.8 / 0.5 it takes 537e6/(2.039e12 x 0.8) +
+	 * 537e6/(2.039e12 x 0.5) = 0.329 + 0.527 ms; unset, 1074e6/(2.039e12 x
+	 * 0.8) = 0.658 ms.  A GEMV, which writes almost nothing, keeps its
+	 * bytes-over-read-bandwidth time whatever the write fraction. */
+	arch_t a;
+	wl_op op;
+	memset(&op, 0, sizeof op);
+	snprintf(op.name, sizeof op.name, "add");
+	op.kind = OP_ELEM, op.cls = CLS_ELEM, op.dtype = DT_FP16;
+	op.elems = 268435456.0;
+	op.bytes_in = op.bytes_out = op.elems * 2;
+	op.vflops = op.flops = op.elems;
+	double bw = 2.039e12, B = op.bytes_in;
+	load_arch(&a, "a100", "memory.efficiency=0.8");
+	ck_assert_msg(arch_override(&a, "memory.write_efficiency=0.5", NULL, 0) == 0, "override");
+	double t_split = run_op(&a, &op).time_s, want_split = B / (bw * 0.8) + B / (bw * 0.5);
+	ck_assert_msg(fabs(t_split / want_split - 1) < 0.03, "read 0.8 / write 0.5: %.4g s, expected %.4g", t_split,
+	              want_split);
+	ck_assert_msg(arch_override(&a, "memory.write_efficiency=0", NULL, 0) == 0, "override");
+	double t_same = run_op(&a, &op).time_s, want_same = 2 * B / (bw * 0.8);
+	ck_assert_msg(fabs(t_same / want_same - 1) < 0.03, "write fraction unset: %.4g s, expected %.4g", t_same,
+	              want_same);
+	wl_op gemv = gemm_op(1, 28672, 8192, DT_BF16);
+	double t_read = run_op(&a, &gemv).time_s;
+	ck_assert_msg(arch_override(&a, "memory.write_efficiency=0.5", NULL, 0) == 0, "override");
+	double t_read_w = run_op(&a, &gemv).time_s;
+	ck_assert_msg(fabs(t_read_w / t_read - 1) < 0.005, "gemv %.4g s with writes at 0.5, %.4g s without", t_read_w,
+	              t_read);
+}
+END_TEST
+
 START_TEST(no_kernel_beats_peak)
 {
 	static const char *archs[] = {"h100", "a100", "v100", "mi300x", "tpu-v5e", "tpu-v6e", "groq-lpu"};
@@ -216,6 +252,7 @@ Suite *suite_analytic(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, large_gemm_meets_peak_times_efficiency);
 	tcase_add_test(tc, gemv_meets_bytes_over_bandwidth);
+	tcase_add_test(tc, writes_stream_at_the_write_efficiency);
 	tcase_add_test(tc, no_kernel_beats_peak);
 	tcase_add_test(tc, more_cores_never_slow_a_compute_bound_gemm);
 	tcase_add_test(tc, more_bandwidth_never_slows_and_decode_follows_it);
