@@ -38,6 +38,7 @@ check 0 kernel --arch h100 --op gemm --m 8192 --n 8192 --k 8192 --dtype fp8
 check 0 kernel --arch a100 --op attention --batch 4 --heads 16 --seq 1024 --head-dim 128 --causal --backward --impl naive --qkv-packed --dtype fp16 --json
 check 0 kernel --arch h100 --op attention --batch 2 --heads 16 --seq 4096 --head-dim 128 --causal --backward --impl flash2
 check 0 kernel --arch a100 --op allreduce --bytes 1e9 --chips 64 --json
+check 0 kernel --arch a100 --op norm --m 4096 --n 32768 --dtype fp16 --fusion compiler --json
 check 1 run --arch h100 --model llama3-8b -s model.d_model=-5
 check 1 kernel --arch a100 --op attention --heads 3 --kv-heads 2 --seq 8 --head-dim 64
 check 0 sweep explorer/sweeps/decode-bw-sram.cfg --db "$tmp/s.db" --jobs 2 --quiet
