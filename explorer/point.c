@@ -325,7 +325,7 @@ int xp_kernel_eval(const arch_t *a, const wl_op *op, int attn_impl, int fusion, 
 		kr->sram_bytes += ki[i].sram_bytes;
 		kr->comm_bytes += ki[i].comm_bytes;
 		tc += fmax(ki[i].ideal_compute_s, ks[i].busy_mac_s);
-		tm += ki[i].ideal_mem_s;
+		tm += kern_ideal_mem_s(&p, &sk[i], &ki[i]);
 		snprintf(kr->tiling[i], sizeof kr->tiling[i], "%.95s", ki[i].tiling);
 		snprintf(kr->names[i], sizeof kr->names[i], "%.39s", ki[i].name);
 		kr->ktime[i] = ks[i].time_s;

@@ -50,6 +50,11 @@ typedef struct {
 /* Fill prog's chip fields from the arch. */
 void kern_chip(const arch_t *a, sim_program *p);
 
+/* A kernel's bytes at the achievable bandwidth, as the engine charges them:
+ * ki->ideal_mem_s plus what its written bytes cost beyond a read's
+ * (memory.write_efficiency).  What the roofline bound of a kernel uses. */
+double kern_ideal_mem_s(const sim_program *p, const sim_kernel *sk, const kern_info *ki);
+
 /* Lower the whole graph under a fusion policy (wl_fusion). */
 int kern_lower(const arch_t *a, const wl_graph *g, int fusion, kern_program *kp,
                char *err, size_t errlen);

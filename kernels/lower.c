@@ -45,6 +45,17 @@ void kern_chip(const arch_t *a, sim_program *p)
 	p->pp = p->vpp = p->n_micro = 1;
 }
 
+double kern_ideal_mem_s(const sim_program *p, const sim_kernel *sk, const kern_info *ki)
+{
+	double wc = p->mem_write_cost > 0 ? p->mem_write_cost : 1.0;
+	if (wc == 1.0 || p->mem_bw_Bps <= 0)
+		return ki->ideal_mem_s;
+	double stored = 0;
+	for (int c = 0; c < sk->ntc; c++)
+		stored += sk->tc[c].n_tiles * sk->tc[c].store_bytes;
+	return ki->ideal_mem_s + stored * (wc - 1.0) / p->mem_bw_Bps;
+}
+
 static double mem_bw(const arch_t *a)
 {
 	return arch_mem_bw_Bps(a) * (arch_has_hbm(a) ? a->memory.efficiency : 1.0);

@@ -31,12 +31,13 @@ void res_infeasible(res_t *r, const arch_t *a, const wl_model *m, const wl_scena
 	snprintf(r->reason, sizeof r->reason, "%s", reason ? reason : "");
 }
 
-static int classify(const kern_info *ki, const sim_kernel *sk, const sim_kstat *ks, double t)
+static int classify(const sim_program *p, const kern_info *ki, const sim_kernel *sk, const sim_kstat *ks,
+                    double t)
 {
 	if (sk->is_comm)
 		return BOUND_COMM;
 	double tc = fmax(ki->ideal_compute_s, ks->busy_mac_s / (sk->count > 0 ? sk->count : 1));
-	double tm = ki->ideal_mem_s;
+	double tm = kern_ideal_mem_s(p, sk, ki);
 	if (fmax(tc, tm) < 0.5 * t)
 		return BOUND_LATENCY;
 	return tc >= tm ? BOUND_COMPUTE : BOUND_MEMORY;
@@ -85,7 +86,7 @@ void res_compute(res_t *r, const arch_t *a, const wl_model *m, const wl_scenario
 			double inst = sk->count > 0 ? sk->count : 1;
 			double cnt = reps * inst;
 			double t = ks->time_s / inst;
-			int bound = classify(ki, sk, ks, t);
+			int bound = classify(p, ki, sk, ks, t);
 			r->bound_s[bound] += cnt * t;
 			int cls = ki->cls >= 0 && ki->cls < CLS_COUNT ? ki->cls : CLS_OTHER;
 			r->cls_flops[cls] += cnt * ki->flops;
