@@ -5,8 +5,9 @@
  * the case runner in valid_case.c and valid_run.c, the GSL fit in calib.c.
  *
  * A case is one line of tests/validation/cases.tsv: a codesim command line
- * (run or kernel), the published number, and the name of the conversion
- * that turns codesim's prediction into the source's own metric.
+ * (run or kernel, or a sum of kernel commands), the published number, and
+ * the name of the conversion that turns codesim's prediction into the
+ * source's own metric.
  */
 #ifndef CODESIM_VALID_H
 #define CODESIM_VALID_H
@@ -48,6 +49,9 @@ typedef enum {
 	VM_WALL_COMPILED_GELEMS, /* as wall_gelems_per_s for a torch.compile'd function */
 	VM_STATIC_TOKENS,     /* run serve --gen OSL-1: static batch, OSL output tokens per request
 	                       * (the prefill emits the first): tokens_per_s * (gen+1) / gen */
+	VM_SUM_WALL_MS,       /* sum: a total the source added up from per-op host timings: each
+	                       * kernel term as wall_ms (wall_compiled_ms under --fusion compiler),
+	                       * times its count, summed */
 	VM_COUNT
 } xp_vmetric;
 extern const char *const xp_vmetric_names[];     /* NULL-terminated */
@@ -77,6 +81,16 @@ int xp_vset_load(xp_vset *set, const char *file, char *err, size_t errlen);
 void xp_vset_free(xp_vset *set);
 /* Default file: <home>/tests/validation/cases.tsv. */
 void xp_vset_default_file(const char *home, char *out, size_t outlen);
+
+/* A sum case ("sum [Nx] kernel ... + [Nx] kernel ..."): at most
+ * XP_VSUM_MAX terms and XP_VSUM_WORDS words.  xp_vsum_terms splits the
+ * words after "sum" into terms (term i: words [start, end), count times);
+ * the number of terms or -1 with err.  xp_vsum_check: the terms parse and
+ * each names `arch`; -1 with err. */
+#define XP_VSUM_MAX 32
+#define XP_VSUM_WORDS 256
+int xp_vsum_terms(int argc, char **argv, int *start, int *end, int *count, int max, char *err, size_t errlen);
+int xp_vsum_check(const char *args, const char *arch, char *err, size_t errlen);
 
 /* ---- FLOP conventions of the sources (pure functions, unit-tested) ---- */
 double xp_flops_gemm(double m, double n, double k, double batch);

@@ -17,7 +17,7 @@ const char *const xp_vmetric_names[] = {
     "tflops", "tflops_fa", "time_ms", "wall_ms", "ttft_ms", "gelems_per_s", "wall_gelems_per_s",
     "tflops_per_chip_hw", "tflops_per_chip_model", "tflops_per_chip_fa2", "tokens_per_s",
     "tokens_per_s_per_chip", "tpot_ms", "layers_ms", "wall_compiled_ms", "wall_compiled_gelems_per_s",
-    "static_tokens_per_s", NULL};
+    "static_tokens_per_s", "sum_wall_ms", NULL};
 const char *const xp_vstatus_names[] = {"ok", "infeasible", "error", NULL};
 
 static const char header_cols[] = "id\tcategory\targs\tmetric\tpublished\tsplit\tsource\tnotes";
@@ -90,6 +90,78 @@ static void arch_of_args(const char *args, char *out, size_t len)
 	snprintf(out, len, "%.*s", (int)(n < len ? n : len - 1), p);
 }
 
+/* A sum case: "sum TERM + TERM ...", TERM = [Nx] kernel OPTIONS.  Split
+ * argv (the words after "sum") into its terms: term i is the words
+ * [start[i], end[i]) (the kernel command) repeated count[i] times.
+ * Returns the number of terms, or -1 with err. */
+int xp_vsum_terms(int argc, char **argv, int *start, int *end, int *count, int max, char *err, size_t errlen)
+{
+	int n = 0, i = 0;
+	while (i < argc) {
+		if (n == max) {
+			snprintf(err, errlen, "more than %d terms", max);
+			return -1;
+		}
+		int cnt = 1;
+		size_t l = strlen(argv[i]);
+		if (l >= 2 && argv[i][l - 1] == 'x' && strspn(argv[i], "0123456789") == l - 1) {
+			cnt = atoi(argv[i]);
+			if (cnt < 1 || cnt > 1000) {
+				snprintf(err, errlen, "term %d: count %s: expected 1x to 1000x", n + 1, argv[i]);
+				return -1;
+			}
+			i++;
+		}
+		if (i >= argc || strcmp(argv[i], "kernel")) {
+			snprintf(err, errlen, "term %d: expected '[Nx] kernel ...'", n + 1);
+			return -1;
+		}
+		start[n] = i;
+		while (i < argc && strcmp(argv[i], "+"))
+			i++;
+		end[n] = i;
+		count[n++] = cnt;
+		if (i < argc && ++i == argc) {
+			snprintf(err, errlen, "a '+' ends the sum: expected another term after it");
+			return -1;
+		}
+	}
+	if (!n)
+		snprintf(err, errlen, "no terms: expected 'sum [Nx] kernel ... + [Nx] kernel ...'");
+	return n ? n : -1;
+}
+
+/* A sum's terms parse and all name the case's arch (calibrate fits one
+ * chip's parameters to a case). */
+int xp_vsum_check(const char *args, const char *arch, char *err, size_t errlen)
+{
+	char buf[XP_VARGS_MAX], *argv[XP_VSUM_WORDS];
+	int argc = 0, start[XP_VSUM_MAX], end[XP_VSUM_MAX], count[XP_VSUM_MAX];
+	snprintf(buf, sizeof buf, "%s", args);
+	for (char *p = strtok(buf, " "); p; p = strtok(NULL, " ")) {
+		if (argc == XP_VSUM_WORDS) {
+			snprintf(err, errlen, "more than %d words", XP_VSUM_WORDS);
+			return -1;
+		}
+		argv[argc++] = p;
+	}
+	int n = xp_vsum_terms(argc - 1, argv + 1, start, end, count, XP_VSUM_MAX, err, errlen);
+	if (n < 0)
+		return -1;
+	char **words = argv + 1;
+	for (int t = 0; t < n; t++) {
+		const char *a = NULL;
+		for (int w = start[t] + 1; w + 1 < end[t]; w++)
+			if (!strcmp(words[w], "--arch"))
+				a = words[w + 1];
+		if (!a || strcmp(a, arch)) {
+			snprintf(err, errlen, "term %d: expected --arch %s, as the first term", t + 1, arch);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int xp_vset_load(xp_vset *set, const char *file, char *err, size_t errlen)
 {
 	memset(set, 0, sizeof *set);
@@ -158,10 +230,11 @@ int xp_vset_load(xp_vset *set, const char *file, char *err, size_t errlen)
 			snprintf(err, errlen, "%s:%d: category '%s': expected one of %s", file, lineno, f[1], names);
 			goto out;
 		}
+		int is_sum = !strncmp(f[2], "sum ", 4);
 		if (strlen(f[2]) >= sizeof c->args ||
-		    (strncmp(f[2], "run ", 4) && strncmp(f[2], "kernel ", 7))) {
-			snprintf(err, errlen, "%s:%d: args: expected 'run ...' or 'kernel ...' (a codesim command line, "
-			         "shorter than %zu)", file, lineno, sizeof c->args);
+		    (strncmp(f[2], "run ", 4) && strncmp(f[2], "kernel ", 7) && !is_sum)) {
+			snprintf(err, errlen, "%s:%d: args: expected 'run ...', 'kernel ...' or 'sum [Nx] kernel ... + ...' "
+			         "(codesim command lines, shorter than %zu)", file, lineno, sizeof c->args);
 			goto out;
 		}
 		snprintf(c->args, sizeof c->args, "%s", f[2]);
@@ -169,6 +242,16 @@ int xp_vset_load(xp_vset *set, const char *file, char *err, size_t errlen)
 		if ((c->metric = find_name(xp_vmetric_names, f[3])) < 0) {
 			list_names(xp_vmetric_names, names, sizeof names);
 			snprintf(err, errlen, "%s:%d: metric '%s': expected one of %s", file, lineno, f[3], names);
+			goto out;
+		}
+		if (is_sum != (c->metric == VM_SUM_WALL_MS)) {
+			snprintf(err, errlen, "%s:%d: metric %s: %s", file, lineno, f[3],
+			         is_sum ? "a 'sum' case takes the metric sum_wall_ms"
+			                : "sum_wall_ms is the metric of a 'sum [Nx] kernel ... + ...' case");
+			goto out;
+		}
+		if (is_sum && xp_vsum_check(c->args, c->arch, names, sizeof names)) {
+			snprintf(err, errlen, "%s:%d: args: %s", file, lineno, names);
 			goto out;
 		}
 		char *end;

@@ -169,6 +169,55 @@ out:
 	free(job);
 }
 
+/* A total the source added up from per-op host timings (LLMCompass's
+ * per-layer "total"): each term is one op timed alone, converted as its own
+ * case would be (wall_ms; wall_compiled_ms for a term that says --fusion
+ * compiler, a torch.compile'd call), times its count, summed.  The first
+ * term that is infeasible or fails decides the case's status. */
+static void eval_sum(const xp_vopts *o, const xp_vcase *c, int argc, char **argv, const char (*sets)[160],
+                     int nsets, xp_vres *r)
+{
+	char err[256];
+	int start[XP_VSUM_MAX], end[XP_VSUM_MAX], count[XP_VSUM_MAX];
+	int n = xp_vsum_terms(argc - 1, argv + 1, start, end, count, XP_VSUM_MAX, err, sizeof err);
+	if (n < 0) {
+		set_error(r, 0, "args", err);
+		return;
+	}
+	xp_vcase *tc = malloc(sizeof *tc);
+	if (!tc) {
+		set_error(r, 1, "out of memory", "");
+		return;
+	}
+	double total = 0, time = 0;
+	for (int t = 0; t < n; t++) {
+		char **words = argv + 1 + start[t];
+		int nw = end[t] - start[t];
+		*tc = *c;
+		tc->metric = VM_WALL_MS;
+		for (int w = 0; w + 1 < nw; w++)
+			if (!strcmp(words[w], "--fusion") && !strcmp(words[w + 1], "compiler"))
+				tc->metric = VM_WALL_COMPILED_MS;
+		xp_vres tr;
+		memset(&tr, 0, sizeof tr);
+		eval_kernel(o, tc, nw, words, sets, nsets, &tr);
+		if (tr.status != VST_OK) {
+			*r = tr;
+			char why[sizeof r->reason];
+			snprintf(why, sizeof why, "%s", tr.reason);
+			snprintf(r->reason, sizeof r->reason, "term %d: %.*s", t + 1, (int)sizeof r->reason - 16, why);
+			free(tc);
+			return;
+		}
+		total += count[t] * tr.predicted;
+		time += count[t] * tr.time_s;
+	}
+	free(tc);
+	r->predicted = total;
+	r->time_s = time;
+	r->status = VST_OK;
+}
+
 void xp_vcase_eval(const xp_vopts *o, const xp_vcase *c, xp_vres *r)
 {
 	memset(r, 0, sizeof *r);
@@ -193,8 +242,10 @@ void xp_vcase_eval(const xp_vopts *o, const xp_vcase *c, xp_vres *r)
 		eval_run(o, c, argc, argv, (const char(*)[160])sets, nsets, r);
 	else if (!strcmp(argv[0], "kernel"))
 		eval_kernel(o, c, argc, argv, (const char(*)[160])sets, nsets, r);
+	else if (!strcmp(argv[0], "sum") && c->metric == VM_SUM_WALL_MS)
+		eval_sum(o, c, argc, argv, (const char(*)[160])sets, nsets, r);
 	else
-		set_error(r, 0, "args", "expected 'run ...' or 'kernel ...'");
+		set_error(r, 0, "args", "expected 'run ...', 'kernel ...' or 'sum ...' (metric sum_wall_ms)");
 	if (r->status == VST_OK)
 		r->err_pct = 100.0 * (r->predicted - c->published) / c->published;
 }

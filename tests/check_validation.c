@@ -205,7 +205,19 @@ START_TEST(case_file_format)
 	    {"x\tgemms\tkernel --arch a100\ttflops\t1\tfit\ts\tn\n", ":3: category 'gemms': expected one of gemm"},
 	    {"x\tgemm\tkernel --arch a100\ttflops\t-1\tfit\ts\tn\n", ":3: published '-1': expected a positive number"},
 	    {"x\tgemm\tkernel --arch a100\ttflops\t1\ttrain\ts\tn\n", ":3: split 'train': expected fit or holdout"},
-	    {"x\tgemm\tbench --arch a100\ttflops\t1\tfit\ts\tn\n", ":3: args: expected 'run ...' or 'kernel ...'"},
+	    {"x\tgemm\tbench --arch a100\ttflops\t1\tfit\ts\tn\n", ":3: args: expected 'run ...', 'kernel ...' or 'sum"},
+	    {"x\tinference\tsum kernel --arch a100 --op norm --m 8 --n 64\twall_ms\t1\tfit\ts\tn\n",
+	     ":3: metric wall_ms: a 'sum' case takes the metric sum_wall_ms"},
+	    {"x\tinference\tkernel --arch a100 --op norm --m 8 --n 64\tsum_wall_ms\t1\tfit\ts\tn\n",
+	     ":3: metric sum_wall_ms: sum_wall_ms is the metric of a 'sum"},
+	    {"x\tinference\tsum kernel --arch a100 --op norm --m 8 --n 64 + kernel --arch h100 --op norm --m 8 --n 64"
+	     "\tsum_wall_ms\t1\tfit\ts\tn\n", ":3: args: term 2: expected --arch a100, as the first term"},
+	    {"x\tinference\tsum kernel --arch a100 --op norm --m 8 --n 64 +\tsum_wall_ms\t1\tfit\ts\tn\n",
+	     ":3: args: a '+' ends the sum"},
+	    {"x\tinference\tsum kernel --arch a100 --op norm --m 8 --n 64 + 0x kernel --arch a100\tsum_wall_ms\t1\tfit"
+	     "\ts\tn\n", ":3: args: term 2: count 0x: expected 1x to 1000x"},
+	    {"x\tinference\tsum 2x run --arch a100\tsum_wall_ms\t1\tfit\ts\tn\n",
+	     ":3: args: term 1: expected '[Nx] kernel ...'"},
 	    {"x\tgemm\tkernel --arch a100\ttflops\t1\n", ":3: expected 8 tab-separated columns"},
 	    {"x\tgemm\tkernel --arch a100\ttflops\t1\tfit\ts\tn\nx\tgemm\tkernel --arch a100\ttflops\t1\tfit\ts\tn\n",
 	     ":4: id x: already used at line 3"},
@@ -299,6 +311,33 @@ START_TEST(case_runs_what_the_cli_runs)
 		REL_EQ(r.predicted, kflops[i] / t / 1e12, 1e-6);
 		REL_EQ(r.err_pct, 100 * (r.predicted - 100) / 100, 1e-9);
 	}
+	/* a sum case (a total the source added up from per-op host timings):
+	 * each term is the CLI's kernel time plus the measuring host's round
+	 * trip for that op (LLMCompass's A100 host: 21 us for an eager matmul,
+	 * 45 us for a torch.compile'd call), times its count */
+	static const char *ta = "kernel --arch a100 --op gemm --m 8 --n 3072 --k 12288 --dtype fp16",
+	                  *tb = "kernel --arch a100 --op norm --m 8 --n 12288 --dtype fp16 --fusion compiler";
+	memset(&c, 0, sizeof c);
+	snprintf(c.args, sizeof c.args, "sum 3x %s + %s", ta, tb);
+	snprintf(c.arch, sizeof c.arch, "a100");
+	c.metric = VM_SUM_WALL_MS;
+	c.published = 1;
+	xp_vcase_eval(&o, &c, &r);
+	ck_assert_msg(r.status == VST_OK, "%s", r.reason);
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "%s --json", ta);
+	ck_assert_int_eq(t_cli(cmd, out, sizeof out, errout, sizeof errout), 0);
+	double t_a = json_time(out);
+	snprintf(cmd, sizeof cmd, "%s --json", tb);
+	ck_assert_int_eq(t_cli(cmd, out, sizeof out, errout, sizeof errout), 0);
+	double t_b = json_time(out);
+	REL_EQ(r.predicted, 3 * (t_a + 21e-6) * 1e3 + (t_b + 45e-6) * 1e3, 1e-6);
+	REL_EQ(r.time_s, 3 * t_a + t_b, 1e-6);
+	/* a term that cannot run makes the case an error naming the term */
+	snprintf(c.args, sizeof c.args, "sum %s + kernel --arch a100 --op nosuch --m 8 --n 8", ta);
+	xp_vcase_eval(&o, &c, &r);
+	ck_assert_msg(r.status == VST_ERROR && strstr(r.reason, "term 2: "), "%d %s", r.status, r.reason);
+
 	/* a run case: TTFT is the CLI's time_s */
 	memset(&c, 0, sizeof c);
 	snprintf(c.args, sizeof c.args, "run --arch a100 --model llama3-8b --phase prefill --batch 1 --seq 128");
