@@ -205,7 +205,7 @@ static void eval_sum(const xp_vopts *o, const xp_vcase *c, int argc, char **argv
 			*r = tr;
 			char why[sizeof r->reason];
 			snprintf(why, sizeof why, "%s", tr.reason);
-			snprintf(r->reason, sizeof r->reason, "term %d: %.*s", t + 1, (int)sizeof r->reason - 16, why);
+			snprintf(r->reason, sizeof r->reason, "term %d: %.*s", t + 1, (int)sizeof r->reason - 32, why);
 			free(tc);
 			return;
 		}
