@@ -131,8 +131,9 @@ int xp_vsum_terms(int argc, char **argv, int *start, int *end, int *count, int m
 	return n ? n : -1;
 }
 
-/* A sum's terms parse and all name the case's arch (calibrate fits one
- * chip's parameters to a case). */
+/* A sum's terms parse as kernel commands (the one kernel-option parser,
+ * so a bad flag is a load error naming the term) and all name the case's
+ * arch (calibrate fits one chip's parameters to a case). */
 int xp_vsum_check(const char *args, const char *arch, char *err, size_t errlen)
 {
 	char buf[XP_VARGS_MAX], *argv[XP_VSUM_WORDS];
@@ -148,18 +149,25 @@ int xp_vsum_check(const char *args, const char *arch, char *err, size_t errlen)
 	int n = xp_vsum_terms(argc - 1, argv + 1, start, end, count, XP_VSUM_MAX, err, errlen);
 	if (n < 0)
 		return -1;
-	char **words = argv + 1;
-	for (int t = 0; t < n; t++) {
-		const char *a = NULL;
-		for (int w = start[t] + 1; w + 1 < end[t]; w++)
-			if (!strcmp(words[w], "--arch"))
-				a = words[w + 1];
-		if (!a || strcmp(a, arch)) {
-			snprintf(err, errlen, "term %d: expected --arch %s, as the first term", t + 1, arch);
-			return -1;
+	xp_kspec *ks = malloc(sizeof *ks);
+	if (!ks) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	int rc = 0;
+	char why[200];
+	for (int t = 0; t < n && !rc; t++) {
+		if (xp_kspec_parse(end[t] - start[t], argv + 1 + start[t], 1, ks, why, sizeof why)) {
+			snprintf(err, errlen, "term %d: %s", t + 1, why);
+			rc = -1;
+		} else if (strcmp(ks->arch, arch)) {
+			snprintf(err, errlen, "term %d: --arch %.60s: expected --arch %.60s, as the first term", t + 1, ks->arch,
+			         arch);
+			rc = -1;
 		}
 	}
-	return 0;
+	free(ks);
+	return rc;
 }
 
 int xp_vset_load(xp_vset *set, const char *file, char *err, size_t errlen)

@@ -136,6 +136,11 @@ static void eval_kernel(const xp_vopts *o, const xp_vcase *c, int argc, char **a
 		goto out;
 	}
 	job->fusion = ks->fusion;
+	/* a term of a sum case: converted as its own per-op case would be, the
+	 * compiled call's round trip for a term that runs the compiler's kernel */
+	int metric = c->metric;
+	if (metric == VM_SUM_WALL_MS)
+		metric = ks->fusion == FUSE_COMPILER ? VM_WALL_COMPILED_MS : VM_WALL_MS;
 	/* attention --backward: xp_kernel_eval simulates the forward and then the
 	 * backward pass, what the FlashAttention benchmark's fwd_bwd times */
 	if (xp_fork_call(kernel_work, job, &kr, sizeof kr, o->timeout_s, NULL, err, sizeof err)) {
@@ -159,7 +164,7 @@ static void eval_kernel(const xp_vopts *o, const xp_vcase *c, int argc, char **a
 	in.m = ks->m, in.n = ks->n, in.k = ks->k, in.kbatch = ks->batch;
 	in.heads = ks->heads, in.kseq = ks->seq, in.kv_seq = ks->kv_seq, in.head_dim = ks->head_dim;
 	in.causal = ks->causal, in.backward = ks->backward;
-	if (xp_vmetric_convert(c->metric, &in, &r->predicted, err, sizeof err)) {
+	if (xp_vmetric_convert(metric, &in, &r->predicted, err, sizeof err)) {
 		set_error(r, 0, "metric", err);
 		goto out;
 	}
@@ -170,10 +175,11 @@ out:
 }
 
 /* A total the source added up from per-op host timings (LLMCompass's
- * per-layer "total"): each term is one op timed alone, converted as its own
- * case would be (wall_ms; wall_compiled_ms for a term that says --fusion
- * compiler, a torch.compile'd call), times its count, summed.  The first
- * term that is infeasible or fails decides the case's status. */
+ * per-layer "total"): each term is one op timed alone, converted by
+ * eval_kernel as its own case would be (wall_ms; wall_compiled_ms for a
+ * term that runs the compiler's kernel, a torch.compile'd call), times its
+ * count, summed.  The first term that is infeasible or fails decides the
+ * case's status. */
 static void eval_sum(const xp_vopts *o, const xp_vcase *c, int argc, char **argv, const char (*sets)[160],
                      int nsets, xp_vres *r)
 {
@@ -184,35 +190,19 @@ static void eval_sum(const xp_vopts *o, const xp_vcase *c, int argc, char **argv
 		set_error(r, 0, "args", err);
 		return;
 	}
-	xp_vcase *tc = malloc(sizeof *tc);
-	if (!tc) {
-		set_error(r, 1, "out of memory", "");
-		return;
-	}
 	double total = 0, time = 0;
 	for (int t = 0; t < n; t++) {
-		char **words = argv + 1 + start[t];
-		int nw = end[t] - start[t];
-		*tc = *c;
-		tc->metric = VM_WALL_MS;
-		for (int w = 0; w + 1 < nw; w++)
-			if (!strcmp(words[w], "--fusion") && !strcmp(words[w + 1], "compiler"))
-				tc->metric = VM_WALL_COMPILED_MS;
 		xp_vres tr;
 		memset(&tr, 0, sizeof tr);
-		eval_kernel(o, tc, nw, words, sets, nsets, &tr);
+		eval_kernel(o, c, end[t] - start[t], argv + 1 + start[t], sets, nsets, &tr);
 		if (tr.status != VST_OK) {
 			*r = tr;
-			char why[sizeof r->reason];
-			snprintf(why, sizeof why, "%s", tr.reason);
-			snprintf(r->reason, sizeof r->reason, "term %d: %.*s", t + 1, (int)sizeof r->reason - 32, why);
-			free(tc);
+			snprintf(r->reason, sizeof r->reason, "term %d: %.*s", t + 1, (int)sizeof r->reason - 32, tr.reason);
 			return;
 		}
 		total += count[t] * tr.predicted;
 		time += count[t] * tr.time_s;
 	}
-	free(tc);
 	r->predicted = total;
 	r->time_s = time;
 	r->status = VST_OK;

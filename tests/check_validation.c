@@ -211,7 +211,9 @@ START_TEST(case_file_format)
 	    {"x\tinference\tkernel --arch a100 --op norm --m 8 --n 64\tsum_wall_ms\t1\tfit\ts\tn\n",
 	     ":3: metric sum_wall_ms: sum_wall_ms is the metric of a 'sum"},
 	    {"x\tinference\tsum kernel --arch a100 --op norm --m 8 --n 64 + kernel --arch h100 --op norm --m 8 --n 64"
-	     "\tsum_wall_ms\t1\tfit\ts\tn\n", ":3: args: term 2: expected --arch a100, as the first term"},
+	     "\tsum_wall_ms\t1\tfit\ts\tn\n", ":3: args: term 2: --arch h100: expected --arch a100, as the first term"},
+	    {"x\tinference\tsum kernel --arch a100 --op norm --m 8 --n 64 + kernel --arch a100 --op norm --m x"
+	     "\tsum_wall_ms\t1\tfit\ts\tn\n", ":3: args: term 2: --m x: expected an integer"},
 	    {"x\tinference\tsum kernel --arch a100 --op norm --m 8 --n 64 +\tsum_wall_ms\t1\tfit\ts\tn\n",
 	     ":3: args: a '+' ends the sum"},
 	    {"x\tinference\tsum kernel --arch a100 --op norm --m 8 --n 64 + 0x kernel --arch a100\tsum_wall_ms\t1\tfit"
