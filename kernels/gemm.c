@@ -61,6 +61,38 @@ double kern_tile_mac_cycles(const arch_t *a, int dtype, long bm, long bn, long k
 	return work / macs / eff;
 }
 
+/* Shared-memory cycles of one bm x bn tile over k on a chip whose native
+ * MMA is warp-synchronous (mma.sync: V100, A100, Ada): the operands reach
+ * the tensor cores from shared memory through ldmatrix, each warp reading
+ * the rows of A and the columns of B its part of the tile needs, after
+ * cp.async has written both panels in.  The warps of a block split it in a
+ * grid, as CUTLASS's and cuBLAS's sm80 kernels do: 4 warps in 2 x 2, 8 warps
+ * (tiles of 128 x 256 and up) in 2 x 4 along the longer side, never a warp
+ * narrower than one MMA.  A wr x wc grid reads k * (bm * wc + bn * wr)
+ * elements and writes k * (bm + bn): 0.094 B/MAC for 128 x 128 (96 of the
+ * 128 B/clk at A100's 1024 MAC/clk), 0.19 B/MAC for 64 x 64, so small tiles
+ * cannot feed the tensor cores at their peak.  The same count as the
+ * FlashAttention-2 tiles in lower.c; 0 where the chip does not model its
+ * shared memory or its native MMA reads operands another way (wgmma,
+ * systolic arrays). */
+double kern_gemm_smem_cycles(const arch_t *a, int dtype, long bm, long bn, long k)
+{
+	double w = a->core.warp_mma_fraction;
+	if (a->core.mxu_kind != MXU_TENSOR || a->core.smem_bytes_per_clk <= 0 || (w > 0 && w < 1))
+		return 0;
+	int warps = (double)bm * bn >= 128.0 * 256 ? 8 : 4;
+	long wr = 2, wc = warps / 2;
+	if (bm > bn)
+		wr = warps / 2, wc = 2;
+	while (wr > 1 && bm / wr < a->core.mma_m)
+		wr /= 2;
+	while (wc > 1 && bn / wc < a->core.mma_n)
+		wc /= 2;
+	double eb = arch_dtype_bytes((arch_dtype)dtype);
+	double elems = (double)k * ((double)bm * wc + (double)bn * wr + (double)bm + bn);
+	return elems * eb / a->core.smem_bytes_per_clk;
+}
+
 typedef struct {
 	double a_B, b_B, out_B;     /* whole problem */
 	double loads, hbm, sram;    /* summed over tiles */
@@ -138,7 +170,8 @@ static double estimate(const arch_t *a, long m, long n, long k, long batch, int 
 	traffic(a, m, n, k, batch, eb, t, &tr);
 	long kk = cdiv(k, t->split_k);
 	double clk = arch_clock_hz(a);
-	double cyc = kern_tile_mac_cycles(a, dtype, t->bm, t->bn, kk);
+	double cyc = fmax(kern_tile_mac_cycles(a, dtype, t->bm, t->bn, kk),
+	                  kern_gemm_smem_cycles(a, dtype, t->bm, t->bn, kk));
 	double per_core = ceil(tr.tiles / a->core.count);
 	double t_c = per_core * cyc / clk;
 	double mem_bw = arch_mem_bw_Bps(a) * (arch_has_hbm(a) ? a->memory.efficiency : 1.0);
@@ -253,6 +286,7 @@ void kern_gemm_build(const arch_t *a, long m, long n, long k, long batch, int dt
 			/* tensor cores compute the whole tile; a systolic array streams only real rows */
 			c->n_tiles = cnt;
 			c->mac_cycles = kern_tile_mac_cycles(a, dtype, sys ? em : t->bm, sys ? en : t->bn, kk);
+			c->mac_cycles = fmax(c->mac_cycles, kern_gemm_smem_cycles(a, dtype, t->bm, t->bn, kk));
 			double ld = ((double)em * kk / tr.mc_a + (double)kk * en / tr.mc_b) * eb;
 			c->mem_bytes = ld * hbm_frac;
 			c->sram_bytes = ld - c->mem_bytes;

@@ -80,6 +80,7 @@ void kern_gemm_build(const arch_t *a, long m, long n, long k, long batch, int dt
                      const kern_tiling *t, int b_is_weight, sim_kernel *sk, kern_info *ki);
 /* Matrix-unit cycles for one bm x bn tile over depth k (padding included). */
 double kern_tile_mac_cycles(const arch_t *a, int dtype, long bm, long bn, long k);
+double kern_gemm_smem_cycles(const arch_t *a, int dtype, long bm, long bn, long k);
 /* Weight-stationary systolic cycles (SCALE-Sim closed form) for an
  * [m x k] @ [k x n] GEMM on one rows x cols array. */
 double kern_systolic_cycles(long rows, long cols, long m, long n, long k);

@@ -91,6 +91,38 @@ START_TEST(search_beats_fixed_tilings)
 }
 END_TEST
 
+START_TEST(small_mma_sync_tiles_are_bound_by_shared_memory)
+{
+	/* A100's mma.sync takes its operands from shared memory (ldmatrix) at
+	 * 128 B/clk per SM.  A 64 x 64 block of 4 warps (2 x 2 of 32 x 32) reads
+	 * k * (64*2 + 64*2) elements and cp.async writes k * (64 + 64): 384 k
+	 * elements, 768 k bytes, for 4096 k MACs = 0.1875 B/MAC, so the tensor
+	 * cores (1024 MAC/clk) get 128 / 0.1875 = 683 MAC/clk, 2/3 of peak.  A
+	 * 128 x 128 block needs 0.094 B/MAC (96 B/clk) and is not bound. */
+	arch_t a = load("a100", NULL);
+	ck_assert_double_eq_tol(kern_gemm_smem_cycles(&a, DT_FP16, 64, 64, 1024), 768.0 * 1024 / 128, 1e-6);
+	ck_assert_double_eq_tol(kern_gemm_smem_cycles(&a, DT_FP16, 128, 128, 1024), 1536.0 * 1024 / 128, 1e-6);
+	long m = 8192, n = 8192, k = 8192;
+	double peak = arch_peak_flops(&a, DT_BF16), flops = 2.0 * m * n * k;
+	kern_tiling t64 = {64, 64, 32, 2, 2, 1, 0, 0}, t128 = {128, 128, 32, 2, 2, 1, 0, 0};
+	double f64 = flops / sim_time(&a, m, n, k, &t64) / peak;
+	double f128 = flops / sim_time(&a, m, n, k, &t128) / peak;
+	ck_assert_msg(f64 <= 2.0 / 3.0 + 1e-3 && f64 > 0.6, "a100 64x64 tiles at %.3f of peak", f64);
+	ck_assert_msg(f128 > a.core.matrix_efficiency * 0.95 && f128 <= a.core.matrix_efficiency + 1e-9,
+	              "a100 128x128 tiles at %.3f of peak", f128);
+	/* the search does not pick a tile the shared memory cannot feed */
+	kern_tiling best;
+	ck_assert_int_eq(kern_gemm_search(&a, m, n, k, 1, DT_BF16, 0, &best), 0);
+	ck_assert_msg(kern_gemm_smem_cycles(&a, DT_BF16, best.bm, best.bn, k) <=
+	                  kern_tile_mac_cycles(&a, DT_BF16, best.bm, best.bn, k),
+	              "picked %dx%d", best.bm, best.bn);
+	/* Hopper's wgmma reads shared memory through descriptors, not ldmatrix:
+	 * not modelled by this bound */
+	arch_t h = load("h100", NULL);
+	ck_assert_double_eq(kern_gemm_smem_cycles(&h, DT_BF16, 64, 64, 1024), 0);
+}
+END_TEST
+
 START_TEST(fusion_moves_fewer_bytes_same_flops)
 {
 	static char out[1 << 18], err[4096];
@@ -559,6 +591,7 @@ Suite *suite_kernels(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, tiling_fits_sram);
 	tcase_add_test(tc, search_beats_fixed_tilings);
+	tcase_add_test(tc, small_mma_sync_tiles_are_bound_by_shared_memory);
 	tcase_add_test(tc, fusion_moves_fewer_bytes_same_flops);
 	tcase_add_test(tc, compiler_runs_norms_as_their_own_kernels);
 	tcase_add_test(tc, attn_impl_is_honoured_under_eager);
