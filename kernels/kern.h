@@ -80,6 +80,8 @@ void kern_gemm_build(const arch_t *a, long m, long n, long k, long batch, int dt
                      const kern_tiling *t, int b_is_weight, sim_kernel *sk, kern_info *ki);
 /* Matrix-unit cycles for one bm x bn tile over depth k (padding included). */
 double kern_tile_mac_cycles(const arch_t *a, int dtype, long bm, long bn, long k);
+/* Shared-memory cycles of that tile's operands where the native MMA is warp-level
+ * mma.sync (0 elsewhere): the tile takes at least this long. */
 double kern_gemm_smem_cycles(const arch_t *a, int dtype, long bm, long bn, long k);
 /* Weight-stationary systolic cycles (SCALE-Sim closed form) for an
  * [m x k] @ [k x n] GEMM on one rows x cols array. */
