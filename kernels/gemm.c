@@ -63,9 +63,10 @@ double kern_tile_mac_cycles(const arch_t *a, int dtype, long bm, long bn, long k
 
 /* Shared-memory cycles of one bm x bn tile over k on a chip whose native
  * MMA is warp-synchronous (mma.sync: V100, A100, Ada): the operands reach
- * the tensor cores from shared memory through ldmatrix, each warp reading
- * the rows of A and the columns of B its part of the tile needs, after
- * cp.async has written both panels in.  The warps of a block split it in a
+ * the tensor cores from shared memory (ldmatrix on Ampere and Ada, plain
+ * shared loads on Volta), each warp reading the rows of A and the columns
+ * of B its part of the tile needs, after both panels were written in
+ * (cp.async; Volta stores them from registers).  The warps of a block split it in a
  * grid, as CUTLASS's and cuBLAS's sm80 kernels do: 4 warps in 2 x 2, 8 warps
  * (tiles of 128 x 256 and up) in 2 x 4 along the longer side, never a warp
  * narrower than one MMA.  A wr x wc grid reads k * (bm * wc + bn * wr)
