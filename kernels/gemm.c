@@ -61,6 +61,16 @@ double kern_tile_mac_cycles(const arch_t *a, int dtype, long bm, long bn, long k
 	return work / macs / eff;
 }
 
+/* Elements a wr x wc grid of warps reads from shared memory for an m x n x k
+ * product held in shared memory: each warp reads the m / wr rows of A and the
+ * n / wc columns of B its part of the output needs, over all of k, so the
+ * grid reads k * (m * wc + n * wr).  The count behind both the GEMM tiles
+ * below and FlashAttention-2's tiles (lower.c). */
+double kern_warp_grid_elems(double m, double n, double k, double wr, double wc)
+{
+	return k * (m * wc + n * wr);
+}
+
 /* Shared-memory cycles of one bm x bn tile over k on a chip whose native
  * MMA is warp-synchronous (mma.sync: V100, A100, Ada): the operands reach
  * the tensor cores from shared memory (ldmatrix on Ampere and Ada, plain
@@ -90,7 +100,8 @@ double kern_gemm_smem_cycles(const arch_t *a, int dtype, long bm, long bn, long 
 	while (wc > 1 && bn / wc < a->core.mma_n)
 		wc /= 2;
 	double eb = arch_dtype_bytes((arch_dtype)dtype);
-	double elems = (double)k * ((double)bm * wc + (double)bn * wr + (double)bm + bn);
+	double elems = kern_warp_grid_elems((double)bm, (double)bn, (double)k, (double)wr, (double)wc) +
+	               (double)k * ((double)bm + bn);   /* the panels written in */
 	return elems * eb / a->core.smem_bytes_per_clk;
 }
 

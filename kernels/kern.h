@@ -80,6 +80,9 @@ void kern_gemm_build(const arch_t *a, long m, long n, long k, long batch, int dt
                      const kern_tiling *t, int b_is_weight, sim_kernel *sk, kern_info *ki);
 /* Matrix-unit cycles for one bm x bn tile over depth k (padding included). */
 double kern_tile_mac_cycles(const arch_t *a, int dtype, long bm, long bn, long k);
+/* Elements a wr x wc grid of warps reads from shared memory for an m x n x k
+ * product: k * (m * wc + n * wr). */
+double kern_warp_grid_elems(double m, double n, double k, double wr, double wc);
 /* Shared-memory cycles of that tile's operands where the native MMA is warp-level
  * mma.sync (0 elsewhere): the tile takes at least this long. */
 double kern_gemm_smem_cycles(const arch_t *a, int dtype, long bm, long bn, long k);

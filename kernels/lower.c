@@ -208,7 +208,8 @@ static void framework_softmax(const arch_t *a, double elems, long row, double eb
  * operands reach the tensor cores from shared memory through ldmatrix, and
  * each warp reads the rows of A and the columns of B its part of the output
  * needs: an M x N x K product split over a wm x wn grid of warps reads
- * K * (M * wn + N * wm) elements.  Block shapes and warp grids are those
+ * K * (M * wn + N * wm) elements (kern_warp_grid_elems, which GEMM tiles
+ * count by too).  Block shapes and warp grids are those
  * FlashAttention-2 launches on sm80/sm90 (csrc/flash_attn/src/
  * flash_fwd_launch_template.h, flash_bwd_launch_template.h, kernel_traits.h):
  * forward Br x Bc with w warps split along the query rows (S = QK^T reads
@@ -223,8 +224,8 @@ static double fa2_smem_bytes_per_mac(int hd, int backward, double eb)
 	double d = hd;
 	if (!backward) {
 		double br = 128, bc = hd <= 64 ? 128 : 64, w = hd <= 128 ? 4 : 8;
-		double elems = d * (br + bc * w)   /* S = QK^T */
-		               + w * bc * d        /* O += PV */
+		double elems = kern_warp_grid_elems(br, bc, d, w, 1)   /* S = QK^T */
+		               + w * bc * d        /* O += PV: P from registers, V by every warp */
 		               + 2 * bc * d;       /* K, V copied in */
 		return elems * eb / (2 * br * bc * d);
 	}
@@ -235,9 +236,9 @@ static double fa2_smem_bytes_per_mac(int hd, int backward, double eb)
 		br = 64, bc = 128, as = 2, akv = 4, aq = 2;
 	else
 		br = 64, bc = 64, as = 4, akv = 2, aq = 2;
-	double elems = 2 * d * (br * (w / as) + bc * as)       /* S, dP */
-	               + 2 * br * (bc * (w / akv) + d * akv)   /* dV, dK */
-	               + bc * (br * (w / aq) + d * aq)         /* dQ */
+	double elems = 2 * kern_warp_grid_elems(br, bc, d, as, w / as)     /* S, dP */
+	               + 2 * kern_warp_grid_elems(bc, d, br, akv, w / akv) /* dV, dK */
+	               + kern_warp_grid_elems(br, d, bc, aq, w / aq)       /* dQ */
 	               + 2 * br * bc                           /* P, dS stored */
 	               + 2 * br * d;                           /* Q, dO copied in */
 	return elems * eb / (5 * br * bc * d);
