@@ -53,6 +53,7 @@ const cfg_key arch_keys[] = {
 	I("core.max_blocks", core.max_blocks, "", 2, 1, 64, "tiles resident per core at once"),
 	I("core.max_threads", core.max_threads, "", 0, 0, 65536, "threads resident per core (GPU occupancy limit of row-reduction programs); 0 = not modelled"),
 	F("core.matrix_efficiency", core.matrix_efficiency, "", 1.0, 0.05, 1.0, "achievable fraction of MMA peak in steady state (calibrated)"),
+	F("core.matrix_efficiency_fp8", core.matrix_efficiency_fp8, "", 0, 0, 1.0, "achievable fraction of the FP8/INT8 MMA peak in steady state (calibrated); 0 = core.matrix_efficiency"),
 	I("core.multicast", core.multicast, "", 1, 1, 16, "tiles sharing one shared-SRAM read of an operand (TMA multicast cluster)"),
 	F("core.warp_mma_fraction", core.warp_mma_fraction, "", 1.0, 0.05, 1.0, "MMA rate of warp-synchronous mma.sync code (FlashAttention-2) as a fraction of the native rate"),
 
@@ -155,6 +156,14 @@ double arch_clock_hz(const arch_t *a) { return a->clock_MHz * 1e6; }
 double arch_peak_flops(const arch_t *a, arch_dtype dt)
 {
 	return 2.0 * arch_macs_per_clk(a, dt) * a->core.count * arch_clock_hz(a);
+}
+
+double arch_matrix_efficiency(const arch_t *a, arch_dtype dt)
+{
+	int bits8 = dt == DT_FP8 || dt == DT_INT8;
+	if (bits8 && a->core.matrix_efficiency_fp8 > 0)
+		return a->core.matrix_efficiency_fp8;
+	return a->core.matrix_efficiency;
 }
 
 int arch_has_hbm(const arch_t *a) { return a->memory.capacity_GB > 0; }

@@ -109,6 +109,8 @@ typedef struct {
 		int max_threads;           /* resident threads per core (GPU occupancy limit);
 		                            * 0 = not modelled */
 		double matrix_efficiency;  /* achievable fraction of the MMA peak (issue, power) */
+		double matrix_efficiency_fp8; /* the same for 8-bit MMAs, whose full rate draws more
+		                            * power than the clock can hold; 0 = matrix_efficiency */
 		int multicast;             /* tiles of a cluster sharing one shared-SRAM read of an
 		                            * operand panel (Hopper TMA multicast); 1 = none */
 		double warp_mma_fraction;  /* the MMA rate a kernel written for the previous
@@ -177,6 +179,7 @@ int arch_validate(const arch_t *a, char *err, size_t errlen);
 /* Derived figures. */
 double arch_macs_per_clk(const arch_t *a, arch_dtype dt);   /* per core */
 double arch_peak_flops(const arch_t *a, arch_dtype dt);     /* dense, chip */
+double arch_matrix_efficiency(const arch_t *a, arch_dtype dt); /* achievable fraction of it */
 double arch_mem_bw_Bps(const arch_t *a);   /* peak bytes/s of the backing store */
 double arch_clock_hz(const arch_t *a);
 int arch_has_hbm(const arch_t *a);

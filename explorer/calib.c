@@ -37,6 +37,7 @@ const xp_calparam xp_calparams[XP_CAL_MAXP] = {
     {"system.scaleup_efficiency", "system", "scaleup_efficiency", 0.2, 1.0, 0.02},
     {"system.scaleout_efficiency", "system", "scaleout_efficiency", 0.2, 1.0, 0.02},
     {"memory.write_efficiency", "memory", "write_efficiency", 0.2, 1.0, 0.01},
+    {"core.matrix_efficiency_fp8", "core", "matrix_efficiency_fp8", 0.2, 1.0, 0.01},
 };
 
 /* ---- generic bounded fit ------------------------------------------------- */
@@ -373,10 +374,14 @@ int xp_calibrate(const xp_calopts *o, const xp_vset *set, xp_calresult *cr, char
 	double start_all[XP_CAL_MAXP];
 	for (int i = 0; i < XP_CAL_MAXP; i++)
 		start_all[i] = arch_cfg_get(arch_cfg_find(arch_keys, arch_nkeys, xp_calparams[i].key), &a);
-	/* an unset write efficiency (0) is the read one */
-	for (int i = 0; i < XP_CAL_MAXP; i++)
+	/* an unset write efficiency (0) is the read one; an unset FP8 matrix
+	 * efficiency the 16-bit one */
+	for (int i = 0; i < XP_CAL_MAXP; i++) {
 		if (!strcmp(xp_calparams[i].key, "memory.write_efficiency") && start_all[i] <= 0)
 			start_all[i] = a.memory.efficiency;
+		if (!strcmp(xp_calparams[i].key, "core.matrix_efficiency_fp8") && start_all[i] <= 0)
+			start_all[i] = a.core.matrix_efficiency;
+	}
 
 	/* the fit and hold-out error as the preset stands */
 	if (o->log)

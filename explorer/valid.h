@@ -113,6 +113,7 @@ typedef struct {
 	long m, n, k, batch, heads, kv_heads, seq, kv_seq, head_dim, chips;
 	double bytes;
 	int causal, backward, qkv_packed, dtype;
+	int no_stream_k;              /* --no-stream-k: the GEMM library lacks stream-K */
 	int fusion;            /* wl_fusion: FUSE_EAGER (the library kernel) or FUSE_COMPILER */
 } xp_kspec;
 
@@ -205,7 +206,7 @@ int xp_vthresholds_check(const xp_vthresholds *t, const xp_vset *set, const int 
                          int n, int fast, FILE *f);
 
 /* ---- calibration ---- */
-#define XP_CAL_MAXP 6
+#define XP_CAL_MAXP 7
 typedef struct {
 	const char *key;              /* arch key path, e.g. "core.matrix_efficiency" */
 	const char *group, *name;     /* libconfig group and setting in the preset */

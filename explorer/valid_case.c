@@ -549,6 +549,10 @@ int xp_kspec_parse(int argc, char **argv, int first, xp_kspec *ks, char *err, si
 			ks->qkv_packed = 1;
 			continue;
 		}
+		if (!strcmp(a, "--no-stream-k")) {
+			ks->no_stream_k = 1;
+			continue;
+		}
 		if (!strcmp(a, "--json"))
 			continue;
 		snprintf(err, errlen, "kernel: unknown option '%s'", a);
@@ -581,6 +585,7 @@ int xp_kspec_build(const char *home, const xp_kspec *ks, const char (*extra)[160
 		return -1;
 	}
 	memset(op, 0, sizeof *op);
+	op->no_stream_k = ks->no_stream_k;
 	*attn_impl = ATTN_FLASH;
 	op->dtype = dtype;
 	double eb = arch_dtype_bytes((arch_dtype)dtype);

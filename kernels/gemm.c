@@ -40,7 +40,7 @@ double kern_systolic_cycles(long rows, long cols, long m, long n, long k)
 double kern_tile_mac_cycles(const arch_t *a, int dtype, long bm, long bn, long k)
 {
 	double macs = arch_macs_per_clk(a, (arch_dtype)dtype);
-	double eff = a->core.matrix_efficiency;
+	double eff = arch_matrix_efficiency(a, (arch_dtype)dtype);
 	if (macs <= 0)
 		return INFINITY;
 	if (a->core.mxu_kind == MXU_SYSTOLIC) {
@@ -174,6 +174,33 @@ static double smem_of(const arch_t *a, const kern_tiling *t, double eb)
 	return s;
 }
 
+/* Stream-K (Osama et al., "Stream-K: Work-centric Parallel Decomposition
+ * for Dense Matrix-Matrix Multiplication on the GPU", PPoPP 2023): instead of
+ * one block per output tile, one persistent block per slot (cores x
+ * resident blocks) takes an equal share of all the tiles' k-steps, so the
+ * last wave is not left part-empty.  A block whose share starts or ends
+ * inside a tile hands its fp32 partial sum to the block that finishes the
+ * tile (written, then read back): at most one partial per block boundary. */
+typedef struct {
+	double units;      /* persistent blocks */
+	double steps;      /* k-steps of one tile */
+	double per_unit;   /* k-steps each block runs (the longest share) */
+	double pieces;     /* tile-sized pieces a share falls into (a block
+	                    * stores each tile's output as it finishes it) */
+	double partials;   /* fp32 bm x bn partial sums handed over */
+} streamk_plan;
+
+static void streamk_of(const arch_t *a, const kern_tiling *t, double tiles, long k, streamk_plan *p)
+{
+	p->steps = (double)cdiv(k, t->bk);
+	double iters = tiles * p->steps;
+	p->units = fmin((double)a->core.count * t->bpc, iters);
+	p->per_unit = ceil(iters / p->units);
+	p->pieces = fmax(1.0, round(p->per_unit / p->steps));
+	int aligned = fmod(iters, p->units) == 0 && fmod(p->per_unit, p->steps) == 0;
+	p->partials = aligned ? 0 : p->units - 1;
+}
+
 static double estimate(const arch_t *a, long m, long n, long k, long batch, int dtype,
                        const kern_tiling *t)
 {
@@ -192,7 +219,16 @@ static double estimate(const arch_t *a, long m, long n, long k, long batch, int 
 	 * them back and writes the output */
 	double store = t->split_k > 1 ? tr.out_B / eb * 4.0 * t->split_k : tr.out_B;
 	double reduce = t->split_k > 1 ? (tr.out_B / eb * 4.0 * t->split_k + tr.out_B) / mem_bw : 0;
-	double t_m = (tr.hbm + store) / mem_bw;
+	double fixup = 0;
+	if (t->stream_k) {
+		streamk_plan sp;
+		streamk_of(a, t, tr.tiles, k, &sp);
+		/* a core runs its resident blocks' shares one after another */
+		t_c = sp.per_unit * fmin((double)t->bpc, sp.units / a->core.count) * (cyc / sp.steps) / clk;
+		fixup = sp.partials * (double)t->bm * t->bn * 4.0;
+		per_core = sp.pieces;
+	}
+	double t_m = (tr.hbm + store + 2 * fixup) / mem_bw;
 	if (tr.sram > 0 && sram_bw > 0)
 		t_m = fmax(t_m, tr.sram / sram_bw);
 	double conc = fmin(tr.tiles, (double)a->core.count * t->bpc);
@@ -208,7 +244,7 @@ static double estimate(const arch_t *a, long m, long n, long k, long batch, int 
 }
 
 int kern_gemm_search(const arch_t *a, long m, long n, long k, long batch, int dtype,
-                     double sram_limit_B, kern_tiling *out)
+                     double sram_limit_B, int stream_k, kern_tiling *out)
 {
 	static const int tens_mn[] = {16, 32, 64, 128, 256};
 	/* deeper buffering and deeper k-steps only cost SRAM in this model (the
@@ -224,6 +260,7 @@ int kern_gemm_search(const arch_t *a, long m, long n, long k, long batch, int dt
 	kern_tiling best = {0};
 	best.est_s = INFINITY;
 	int sys = a->core.mxu_kind == MXU_SYSTOLIC;
+	int streamk = stream_k && !sys;
 	long R = a->core.mxu_rows, C = a->core.mxu_cols;
 	int nm = sys ? (int)(sizeof sys_m / sizeof *sys_m) : (int)(sizeof tens_mn / sizeof *tens_mn);
 	for (int im = 0; im < nm; im++) {
@@ -247,17 +284,20 @@ int kern_gemm_search(const arch_t *a, long m, long n, long k, long batch, int dt
 						int sk = splits[is];
 						if (sk > 1 && cdiv(k, sk) < 2L * bk)
 							continue;
-						kern_tiling t = {bm, bn, bk, st, 1, sk, 0, 0};
+						kern_tiling t = {bm, bn, bk, st, 1, sk, 0, 0, 0};
 						t.smem_B = smem_of(a, &t, eb);
 						if (t.smem_B > limit)
 							continue;
 						int fit = (int)floor(limit / t.smem_B);
 						int max_bpc = fit < a->core.max_blocks ? fit : a->core.max_blocks;
-						for (t.bpc = 1; t.bpc <= max_bpc; t.bpc++) {
-							t.est_s = estimate(a, m, n, k, batch, dtype, &t);
-							if (t.est_s < best.est_s * (1 - 1e-9))
-								best = t;
-						}
+						/* stream-K in place of split-K where the chip's GEMM library has it */
+						int nsk = sk == 1 && streamk ? 2 : 1;
+						for (t.stream_k = 0; t.stream_k < nsk; t.stream_k++)
+							for (t.bpc = 1; t.bpc <= max_bpc; t.bpc++) {
+								t.est_s = estimate(a, m, n, k, batch, dtype, &t);
+								if (t.est_s < best.est_s * (1 - 1e-9))
+									best = t;
+							}
 					}
 				}
 			}
@@ -288,7 +328,27 @@ void kern_gemm_build(const arch_t *a, long m, long n, long k, long batch, int dt
 	long ext_m[2] = {t->bm, me}, ext_n[2] = {t->bn, ne};
 	double cnt_m[2] = {(double)tr.tm - 1, 1}, cnt_n[2] = {(double)tr.tn - 1, 1};
 	double mult = (double)t->split_k * batch;
-	for (int i = 0; i < 2; i++)
+	streamk_plan sp;
+	memset(&sp, 0, sizeof sp);
+	if (t->stream_k) {
+		/* one class: each persistent block runs its share of the k-steps
+		 * in tile-sized pieces, reading its share of the operands, storing
+		 * the tiles it finishes, and handing over (or taking up) a partial
+		 * sum; units x pieces equal pieces, taken by the blocks in turn */
+		streamk_of(a, t, tr.tiles, k, &sp);
+		sim_tiles *c = &sk->tc[sk->ntc++];
+		double np = sp.units * sp.pieces;
+		double fix = sp.partials * (double)t->bm * t->bn * 4.0 / np;
+		double cyc = fmax(kern_tile_mac_cycles(a, dtype, t->bm, t->bn, k),
+		                  kern_gemm_smem_cycles(a, dtype, t->bm, t->bn, k));
+		c->n_tiles = np;
+		c->mac_cycles = sp.per_unit * cyc / sp.steps / sp.pieces;
+		c->mem_bytes = tr.loads * hbm_frac / np + fix;
+		c->sram_bytes = tr.loads * (1 - hbm_frac) / np;
+		c->store_bytes = tr.out_B / np + fix;
+		c->ksteps = (int)ceil(sp.per_unit / sp.pieces);
+	}
+	for (int i = 0; i < 2 && !t->stream_k; i++)
 		for (int j = 0; j < 2; j++) {
 			double cnt = cnt_m[i] * cnt_n[j] * mult;
 			if (cnt <= 0)
@@ -329,11 +389,15 @@ void kern_gemm_build(const arch_t *a, long m, long n, long k, long batch, int dt
 			store += sk->tc[c].store_bytes * sk->tc[c].n_tiles;
 		/* the reduction pass reads its partials from memory too */
 		double reduce_reads = t->split_k > 1 ? (double)m * n * batch * 4.0 * t->split_k : 0;
-		ki->mem_bytes = tr.hbm + store + reduce_reads;
+		ki->mem_bytes = tr.hbm + store + reduce_reads + sp.partials * (double)t->bm * t->bn * 4.0;
 		ki->sram_bytes = tr.sram;
-		ki->ideal_compute_s = ki->flops / (arch_peak_flops(a, (arch_dtype)dtype) * a->core.matrix_efficiency);
+		ki->ideal_compute_s = ki->flops / (arch_peak_flops(a, (arch_dtype)dtype) * arch_matrix_efficiency(a, (arch_dtype)dtype));
 		ki->ideal_mem_s = ki->mem_bytes / (arch_mem_bw_Bps(a) * (arch_has_hbm(a) ? a->memory.efficiency : 1));
-		snprintf(ki->tiling, sizeof ki->tiling, "%dx%dx%d s%d x%d/core split%d grid %.0f (%.2f waves)",
-		         t->bm, t->bn, t->bk, t->stages, t->bpc, t->split_k, tr.tiles, ki->waves);
+		if (t->stream_k)
+			snprintf(ki->tiling, sizeof ki->tiling, "%dx%dx%d s%d x%d/core stream-K %.0f tiles on %.0f blocks (%.2f waves)",
+			         t->bm, t->bn, t->bk, t->stages, t->bpc, tr.tiles, sp.units, ki->waves);
+		else
+			snprintf(ki->tiling, sizeof ki->tiling, "%dx%dx%d s%d x%d/core split%d grid %.0f (%.2f waves)",
+			         t->bm, t->bn, t->bk, t->stages, t->bpc, t->split_k, tr.tiles, ki->waves);
 	}
 }

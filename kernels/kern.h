@@ -45,6 +45,8 @@ typedef struct {
 	int bm, bn, bk, stages, bpc, split_k;
 	double est_s;           /* the search's estimate (ranking only) */
 	double smem_B;          /* SRAM per tile */
+	int stream_k;           /* stream-K: the tiles' k-steps shared evenly by one
+	                         * resident block per slot (split_k is then 1) */
 } kern_tiling;
 
 /* Fill prog's chip fields from the arch. */
@@ -72,9 +74,10 @@ int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_impl,
                   sim_kernel *sk, kern_info *ki, int max_out, char *err, size_t errlen);
 
 /* GEMM tiling: search the legal shapes for the fastest estimate.
- * sram_limit_B caps the per-tile SRAM (0: the core's SRAM). */
+ * sram_limit_B caps the per-tile SRAM (0: the core's SRAM); stream_k lets
+ * tensor-core chips take the stream-K decomposition where it is faster. */
 int kern_gemm_search(const arch_t *a, long m, long n, long k, long batch, int dtype,
-                     double sram_limit_B, kern_tiling *out);
+                     double sram_limit_B, int stream_k, kern_tiling *out);
 /* Build the sim kernel of a GEMM for a given tiling. */
 void kern_gemm_build(const arch_t *a, long m, long n, long k, long batch, int dtype,
                      const kern_tiling *t, int b_is_weight, sim_kernel *sk, kern_info *ki);

@@ -63,7 +63,7 @@ static double mem_bw(const arch_t *a)
 
 static void info_common(const arch_t *a, int dtype, kern_info *ki)
 {
-	double pk = arch_peak_flops(a, (arch_dtype)dtype) * a->core.matrix_efficiency;
+	double pk = arch_peak_flops(a, (arch_dtype)dtype) * arch_matrix_efficiency(a, (arch_dtype)dtype);
 	ki->ideal_mem_s = ki->mem_bytes / mem_bw(a);
 	if (ki->ideal_compute_s <= 0 && pk > 0)
 		ki->ideal_compute_s = ki->flops / pk;
@@ -543,7 +543,7 @@ int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_impl, s
 	switch (op->kind) {
 	case OP_GEMM: {
 		kern_tiling t;
-		if (kern_gemm_search(a, op->m, op->n, op->k, op->batch, op->dtype, 0, &t)) {
+		if (kern_gemm_search(a, op->m, op->n, op->k, op->batch, op->dtype, 0, !op->no_stream_k, &t)) {
 			snprintf(err, errlen, "%s: no GEMM tiling fits %.0f KiB of core SRAM", op->name, a->core.sram_KiB);
 			return -1;
 		}
@@ -595,7 +595,7 @@ int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_impl, s
 #define NAIVE_GEMM(tag, gm, gn, gk)                                                           \
 	do {                                                                                          \
 		kern_tiling t;                                                                        \
-		if (kern_gemm_search(a, (gm), (gn), (gk), bh, op->dtype, 0, &t))                     \
+		if (kern_gemm_search(a, (gm), (gn), (gk), bh, op->dtype, 0, !op->no_stream_k, &t))                     \
 			goto no_tiling;                                                               \
 		kern_gemm_build(a, (gm), (gn), (gk), bh, op->dtype, &t, 0, &sk[n], &ki[n]);          \
 		info_common(a, op->dtype, &ki[n]);                                                   \
@@ -846,7 +846,7 @@ int kern_lower(const arch_t *a, const wl_graph *g, int fusion, kern_program *kp,
 				if (hit >= 0) {
 					t = memo[hit].t;
 				} else {
-					if (kern_gemm_search(a, op->m, op->n, op->k, op->batch, op->dtype, 0, &t)) {
+					if (kern_gemm_search(a, op->m, op->n, op->k, op->batch, op->dtype, 0, !op->no_stream_k, &t)) {
 						snprintf(err, errlen, "%s: no GEMM tiling fits %.0f KiB of core SRAM", op->name,
 						         a->core.sram_KiB);
 						goto fail;

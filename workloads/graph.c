@@ -50,6 +50,7 @@ static wl_op *add_op(bld *b, int kind, int cls, const char *name)
 	op->cls = cls;
 	op->dtype = b->s->dtype;
 	op->recomputed = b->recomputed;
+	op->no_stream_k = !b->s->stream_k;
 	return op;
 }
 

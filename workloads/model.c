@@ -95,6 +95,10 @@ const cfg_key wl_run_keys[] = {
 	 "all-gathers / reduce-scatters take a list of one tensor per rank (torch.distributed of PyTorch "
 	 "<= 1.9 as DeepSpeed <= 0.4 called it): PyTorch copies each rank's chunk with its own kernel",
 	 NULL, 0},
+	{"stream_k", CFG_BOOL, offsetof(wl_scenario, stream_k), "", 1, 0, 1,
+	 "the GEMM library may split a GEMM's k-steps evenly over persistent blocks (stream-K: CUTLASS 2.11+/3.x, "
+	 "hipBLASLt); 0 = one block per output tile or split-K only, as the libraries before 2023 (Osama et al., "
+	 "PPoPP 2023, measured stream-K against cuBLAS and CUTLASS as they stood)", NULL, 0},
 	RE("kv_cache", kv_cache, wl_kv_cache_names, KV_16BIT,
 	   "inference KV-cache format: 16bit (default: TensorRT-LLM and vLLM keep K/V in 16 bits) | fp8 (one byte per "
 	   "cached K/V element, TensorRT-LLM --fp8_kv_cache: halves the cache and the decode attention's K/V reads; "

@@ -87,6 +87,7 @@ typedef struct {
 	int attn_impl;         /* wl_attn_impl */
 	int overlap;           /* the framework overlaps collectives with compute */
 	int coll_lists;        /* all-gather / reduce-scatter take one tensor per rank */
+	int stream_k;          /* the GEMM library may decompose a GEMM stream-K */
 	int kv_cache;          /* wl_kv_cache: element format of the inference KV cache */
 } wl_scenario;
 
@@ -132,6 +133,7 @@ typedef struct {
 	/* GEMM */
 	long m, n, k, batch;
 	int b_is_weight;      /* B is a weight (read once from memory) */
+	int no_stream_k;      /* GEMM: the library has no stream-K decomposition (run.stream_k = 0) */
 	/* attention: per chip shard */
 	long q_len, kv_len;
 	int heads, kv_heads, head_dim, causal, backward;
