@@ -5,7 +5,9 @@
  * Tensor-core chips (GPU): thread-block tiles bm x bn x bk in `stages`
  * shared-memory buffers; an edge tile still computes the whole tile (tile
  * quantization); tiles run in waves over cores x resident blocks (wave
- * quantization); split-K fills the chip when the grid is small.
+ * quantization); split-K fills the chip when the grid is small, and
+ * stream-K (where the library has it) shares all tiles' k-steps evenly
+ * over persistent blocks so the last wave is not part-empty.
  * Systolic chips (TPU MXU, LPU MXM): weight-stationary folds of the array
  * (see kern_systolic_cycles), so small or ragged matrices waste cycles;
  * VMEM holds a tile's operands double-buffered plus its fp32 accumulator.
