@@ -753,17 +753,25 @@ void xp_rec_explain(const xp_rec *rec, const xp_rec_cand *c, char *buf, size_t l
 		if (!k)
 			continue;
 		int bm = 0, bn = 0, bk = 0;
-		double grid = 0, waves = 0;
+		double grid = 0, waves = 0, blocks = 0;
 		const char *gp = strstr(k->tiling, "grid ");
-		if (sscanf(k->tiling, "%dx%dx%d", &bm, &bn, &bk) != 3 || !gp || sscanf(gp, "grid %lf (%lf waves)", &grid, &waves) != 2)
+		const char *sp = strstr(k->tiling, "stream-K ");
+		if (sscanf(k->tiling, "%dx%dx%d", &bm, &bn, &bk) != 3)
+			continue;
+		int streamk = sp && sscanf(sp, "stream-K %lf tiles on %lf blocks (%lf waves)", &grid, &blocks, &waves) == 3;
+		if (!streamk && (!gp || sscanf(gp, "grid %lf (%lf waves)", &grid, &waves) != 2))
 			continue;
 		double weff = waves > 0 ? waves / ceil(waves) : 1;
+		const char *units = sys ? (a->family == FAM_LPU ? "MXM planes" : "MXUs") : (a->family == FAM_GPU ? "SMs/CUs" : "cores");
 		if (!said)
 			tb_add(&t, "Wave quantization (the simulated tiling): ");
-		tb_add(&t, "%s%s %dx%d tiles, %.0f tiles = %.2f waves over %d %s (%.0f%% of the slots busy)", said ? "; " : "",
-		       k->name, bm, bn, grid, waves, a->core.count,
-		       sys ? (a->family == FAM_LPU ? "MXM planes" : "MXUs") : (a->family == FAM_GPU ? "SMs/CUs" : "cores"),
-		       100 * weff);
+		if (streamk)
+			tb_add(&t, "%s%s %dx%d tiles, %.0f tiles = %.2f waves over %d %s, run stream-K on %.0f blocks (the "
+			           "last wave's %.0f%% costs partial-sum hand-offs instead of idle slots)",
+			       said ? "; " : "", k->name, bm, bn, grid, waves, a->core.count, units, blocks, 100 * weff);
+		else
+			tb_add(&t, "%s%s %dx%d tiles, %.0f tiles = %.2f waves over %d %s (%.0f%% of the slots busy)", said ? "; " : "",
+			       k->name, bm, bn, grid, waves, a->core.count, units, 100 * weff);
 		said = 1;
 	}
 	if (said)

@@ -478,6 +478,14 @@ START_TEST(recommend_candidates_within_tolerance_and_ranked_as_run)
 	ck_assert_int_ge(n, 5);
 	ck_assert_msg(strstr(out, "\"natural\":[{") != NULL, "no natural variant simulated");
 	ck_assert_msg(strstr(out, "Tile quantization") != NULL, "no explanation");
+	/* every explained candidate says how its GEMMs fill the SMs, whether
+	 * they run one block per tile or stream-K */
+	int tiles = 0, waves = 0;
+	for (const char *p = out; (p = strstr(p, "Tile quantization")); p++)
+		tiles++;
+	for (const char *p = out; (p = strstr(p, "Wave quantization")); p++)
+		waves++;
+	ck_assert_msg(waves == tiles, "%d candidates explained, %d with their waves", tiles, waves);
 	free(out);
 }
 END_TEST
