@@ -31,13 +31,13 @@
  * of the chip, so a fit that wants more than 10 us stops at the bound and
  * says so. */
 const xp_calparam xp_calparams[XP_CAL_MAXP] = {
-    {"core.matrix_efficiency", "core", "matrix_efficiency", 0.2, 1.0, 0.01},
-    {"memory.efficiency", "memory", "efficiency", 0.2, 1.0, 0.01},
-    {"sched.launch_overhead_us", "sched", "launch_overhead_us", 0.0, 10.0, 0.5},
-    {"system.scaleup_efficiency", "system", "scaleup_efficiency", 0.2, 1.0, 0.02},
-    {"system.scaleout_efficiency", "system", "scaleout_efficiency", 0.2, 1.0, 0.02},
-    {"memory.write_efficiency", "memory", "write_efficiency", 0.2, 1.0, 0.01},
-    {"core.matrix_efficiency_fp8", "core", "matrix_efficiency_fp8", 0.2, 1.0, 0.01},
+    {"core.matrix_efficiency", "core", "matrix_efficiency", 0.2, 1.0, 0.01, NULL},
+    {"memory.efficiency", "memory", "efficiency", 0.2, 1.0, 0.01, NULL},
+    {"sched.launch_overhead_us", "sched", "launch_overhead_us", 0.0, 10.0, 0.5, NULL},
+    {"system.scaleup_efficiency", "system", "scaleup_efficiency", 0.2, 1.0, 0.02, NULL},
+    {"system.scaleout_efficiency", "system", "scaleout_efficiency", 0.2, 1.0, 0.02, NULL},
+    {"memory.write_efficiency", "memory", "write_efficiency", 0.2, 1.0, 0.01, "memory.efficiency"},
+    {"core.matrix_efficiency_fp8", "core", "matrix_efficiency_fp8", 0.2, 1.0, 0.01, "core.matrix_efficiency"},
 };
 
 /* ---- generic bounded fit ------------------------------------------------- */
@@ -688,22 +688,53 @@ static int rewrite_line(sbuf *out, const char *s, size_t len, const char *name, 
 	return 1;
 }
 
+/* Length of a line's leading blanks. */
+static size_t indent_of(const char *s, size_t len)
+{
+	size_t i = 0;
+	while (i < len && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	return i;
+}
+
 char *xp_cal_rewrite_text(const char *text, const xp_calresult *cr, const char *note, char *err, size_t errlen)
 {
 	sbuf out = {0};
 	int done[XP_CAL_MAXP] = {0};
 	char group[64] = "";
+	/* the group's last setting line: its indentation and comment column,
+	 * which a line the writer adds copies */
+	char indent[64] = "  ";
+	size_t comment_col = 0;
 	const char *p = text;
 	while (*p) {
 		const char *eol = strchr(p, '\n');
 		size_t len = eol ? (size_t)(eol - p) : strlen(p);
 		char gname[64];
 		int replaced = 0;
-		if (line_opens_group(p, len, gname, sizeof gname))
+		if (line_opens_group(p, len, gname, sizeof gname)) {
 			snprintf(group, sizeof group, "%s", gname);
-		else if (line_closes_group(p, len))
+			snprintf(indent, sizeof indent, "  ");
+			comment_col = 0;
+		} else if (line_closes_group(p, len)) {
+			/* a key whose 0 means "use another key" may be absent from
+			 * its group: it goes in as the group's last line */
+			for (int i = 0; i < cr->np && group[0]; i++) {
+				const xp_calparam *cp = &xp_calparams[cr->which[i]];
+				if (done[i] || !cp->fallback || strcmp(group, cp->group))
+					continue;
+				char unset[512];
+				int ul = snprintf(unset, sizeof unset, "%s%s = 0;", indent, cp->name);
+				while (ul < (int)comment_col && ul < (int)sizeof unset - 200)
+					unset[ul++] = ' ';
+				snprintf(unset + ul, sizeof unset - (size_t)ul, "%s# not set (0: %s)", ul > 0 && unset[ul - 1] == ';' ? " " : "",
+				         cp->fallback);
+				rewrite_line(&out, unset, strlen(unset), cp->name, cr->fitted[i], cr->sigma[i], note);
+				sb_add(&out, "\n", 1);
+				done[i] = 1;
+			}
 			group[0] = 0;
-		else if (group[0])
+		} else if (group[0]) {
 			for (int i = 0; i < cr->np && !replaced; i++) {
 				const xp_calparam *cp = &xp_calparams[cr->which[i]];
 				if (done[i] || strcmp(group, cp->group))
@@ -711,6 +742,13 @@ char *xp_cal_rewrite_text(const char *text, const xp_calresult *cr, const char *
 				if (rewrite_line(&out, p, len, cp->name, cr->fitted[i], cr->sigma[i], note))
 					replaced = done[i] = 1;
 			}
+			const char *hash = memchr(p, '#', len), *eq = memchr(p, '=', len);
+			size_t in = indent_of(p, len);
+			if (eq && in < len && in < sizeof indent) {
+				snprintf(indent, sizeof indent, "%.*s", (int)in, p);
+				comment_col = hash && hash > eq ? (size_t)(hash - p) : 0;
+			}
+		}
 		if (!replaced)
 			sb_add(&out, p, len);
 		if (eol)

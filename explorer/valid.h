@@ -212,6 +212,8 @@ typedef struct {
 	const char *group, *name;     /* libconfig group and setting in the preset */
 	double lo, hi;                /* bounds of the fit (within the declared range) */
 	double step;                  /* finite-difference step, in parameter units */
+	const char *fallback;         /* 0 means "use this key instead" (a preset may omit
+	                               * the line; --write then adds it), or NULL */
 } xp_calparam;
 extern const xp_calparam xp_calparams[XP_CAL_MAXP];
 

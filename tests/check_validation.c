@@ -593,8 +593,31 @@ START_TEST(preset_rewrite_touches_only_the_keys)
 	char *t3 = xp_cal_rewrite_text(preset, &cr, "n", err, sizeof err);
 	ck_assert(t3 == NULL);
 	ck_assert_msg(strstr(err, "launch_overhead_us") && strstr(err, "sched"), "%s", err);
+	/* ...but a key whose 0 means "use another key" may be absent: it goes in
+	 * as its group's last line, aligned with the line before it, and nothing
+	 * else changes */
+	cr.np = 1;
+	cr.which[0] = 6, cr.fitted[0] = 0.7088, cr.sigma[0] = 0.01;   /* core.matrix_efficiency_fp8 */
+	char *t4 = xp_cal_rewrite_text(preset, &cr, "calibrated 2026-11-21 on 4 cases", err, sizeof err);
+	ck_assert_msg(t4 != NULL, "%s", err);
+	const char *want = "  matrix_efficiency = 0.869;        # best measured GEMM 271.2 of 312 TF/s [MLE-ACC 8.1]\n"
+	                   "  matrix_efficiency_fp8 = 0.709;    # calibrated 2026-11-21 on 4 cases, +-0.010 (1 sigma); "
+	                   "cited value 0: not set (0: core.matrix_efficiency)\n"
+	                   "};\n"
+	                   "memory = {\n";
+	ck_assert_msg(strstr(t4, want), "%s", t4);
+	ck_assert_uint_eq(strlen(t4), strlen(preset) + strcspn(strstr(t4, "  matrix_efficiency_fp8"), "\n") + 1);
+	/* once present, a second calibration rewrites that line in place */
+	cr.fitted[0] = 0.72;
+	char *t5 = xp_cal_rewrite_text(t4, &cr, "calibrated 2026-12-01 on 5 cases", err, sizeof err);
+	ck_assert_msg(t5 != NULL, "%s", err);
+	ck_assert_uint_eq(strlen(t5), strlen(t4));
+	ck_assert_msg(strstr(t5, "matrix_efficiency_fp8 = 0.720;    # calibrated 2026-12-01 on 5 cases, +-0.010 "
+	                         "(1 sigma); cited value 0: not set (0: core.matrix_efficiency)\n"), "%s", t5);
 	free(t);
 	free(t2);
+	free(t4);
+	free(t5);
 }
 END_TEST
 
