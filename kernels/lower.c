@@ -559,9 +559,24 @@ int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_impl, s
 			 * Under a compiler the causal mask, the dropout and the scale fuse
 			 * into the softmax (or its gradient) and the GEMMs.  Under eager,
 			 * each framework op is its own kernel, as PyTorch runs them:
-			 * - the causal mask is an add over the whole score matrix before the
-			 *   softmax, and dropout on the probabilities another pass (with a
-			 *   one-byte mask), each with its gradient in the backward;
+			 * - the causal mask is a pass over the whole score matrix before
+			 *   the softmax (op->mask_form, run.causal_mask), and dropout on
+			 *   the probabilities another (with a one-byte mask), each with its
+			 *   gradient in the backward.  add: a q x kv mask is built in fp32
+			 *   on each call and cast (the FlashAttention benchmark's
+			 *   attention_pytorch, flash_attn.modules.mha.SelfAttention:
+			 *   torch.full, torch.triu -- not implemented for bf16 -- then
+			 *   .to(dtype); three kernels) and added; where: torch.where
+			 *   selects with a stored one-byte boolean mask (Hugging Face
+			 *   GPT-2's `bias` buffer); fused: the softmax kernel masks as it
+			 *   reads (Megatron-LM's scaled_upper_triang_masked_softmax), no
+			 *   pass of its own.  The add or select broadcasts the mask over
+			 *   batch and heads: a mask element is read again one (batch,
+			 *   head) slice later, after that slice's scores were read and its
+			 *   result written, so under LRU it stays in L2 only if the
+			 *   slice's scores, result and mask fit there together; else
+			 *   every slice reads it from memory (at 8k keys in fp16 as many
+			 *   bytes as the scores);
 			 * - the softmax is the framework's kernel (framework_softmax), and
 			 *   its gradient two: softmax_backward_cuda_out (SoftMax.cu) first
 			 *   forms `tmp = grad * output` as an element-wise kernel, then
@@ -609,9 +624,9 @@ int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_impl, s
 			int masked = op->causal && q > 1;   /* a single query sees every key */
 			double sm_in = scores * eb * (op->backward ? 2 : 1), sm_out = scores * eb;
 			double sm_vfl = scores * (op->backward ? 3 : 5);
+			if (masked && !op->backward && (!eager || op->mask_form == MASK_FUSED))
+				sm_vfl += scores;   /* the softmax applies the mask */
 			if (!eager) {
-				if (masked && !op->backward)
-					sm_vfl += scores;
 				if (op->dropout) {
 					sm_vfl += scores * (op->backward ? 2 : 4);
 					if (op->backward)
@@ -626,8 +641,19 @@ int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_impl, s
 				if (op->qkv_packed)
 					NAIVE_VEC("qkv-copy", 0, (q_el + 2 * kv_el) * eb, (q_el + 2 * kv_el) * eb);
 				NAIVE_GEMM("scores", q, kv, d);
-				if (eager && masked)
-					NAIVE_VEC("mask", scores, scores * eb, scores * eb);
+				if (eager && masked && op->mask_form != MASK_FUSED) {
+					double mel = (double)q * kv;
+					double mb = op->mask_form == MASK_WHERE ? 1.0 : eb;   /* bytes per mask element */
+					if (op->mask_form == MASK_ADD) {
+						/* data movement: a fill, a select, a conversion */
+						NAIVE_VEC("mask-full", 0, 0, mel * 4);
+						NAIVE_VEC("mask-triu", 0, mel * 4, mel * 4);
+						NAIVE_VEC("mask-cast", 0, mel * 4, mel * eb);
+					}
+					double l2 = arch_has_hbm(a) ? a->global_sram.size_MiB * 1048576.0 : 0;
+					double mask_reads = mel * (2 * eb + mb) <= l2 ? mel * mb : (double)bh * mel * mb;
+					NAIVE_VEC("mask", scores, scores * eb + mask_reads, scores * eb);
+				}
 				NAIVE_VEC("softmax", sm_vfl, sm_in, sm_out);
 				if (eager)
 					framework_softmax(a, scores, kv, eb, &sk[n - 1], &ki[n - 1]);

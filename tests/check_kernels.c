@@ -541,6 +541,58 @@ START_TEST(eager_naive_attention_runs_each_framework_op)
 }
 END_TEST
 
+START_TEST(eager_causal_mask_forms_move_their_bytes)
+{
+	/* One GPT-3 layer's prefill on an A100 (40 MiB of L2), 96 heads of
+	 * fp16 scores, S x S per head (m = S^2 mask elements).
+	 * add: the mask is built in fp32 (full: write 4 B; triu: read 4, write 4;
+	 * cast: read 4, write 2 -> 18 B per element) and added: the add reads
+	 * the scores (2 B) and writes the sum (2 B), and reads the 2-byte mask
+	 * once if a slice's scores, sum and mask fit in L2 together (S = 1024:
+	 * 6 MiB), else once per head (S = 8192: 384 MiB per slice).
+	 * where: a one-byte stored mask, no building.  fused: no mask pass; the
+	 * softmax does one more operation per score (6 instead of 5). */
+	static char out[1 << 17], err[4096];
+	static const char *form[] = {"add", "where", "fused"};
+	const double bh = 96;
+	for (int f = 0; f < 3; f++)
+		for (int big = 0; big < 2; big++) {
+			double s = big ? 8192 : 1024, m = s * s;
+			char args[512];
+			snprintf(args, sizeof args,
+			         "run --arch a100 --model gpt3-175b -s model.n_layers=1 --phase prefill --batch 1 --seq %.0f "
+			         "--dtype fp16 --chips 1 --tp 1 --pp 1 --dp 1 --fusion eager -s run.attn_impl=naive "
+			         "-s run.causal_mask=%s --json", s, form[f]);
+			ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
+			const char *k = strstr(out, "\"attention.mask\"");
+			const char *sm = strstr(out, "\"attention.softmax\"");
+			ck_assert(sm != NULL);
+			ck_assert_msg((strstr(out, "\"attention.mask-triu\"") != NULL) == (f == 0), "%s builds a mask?", form[f]);
+			if (f == 2) {
+				ck_assert_msg(k == NULL, "fused mask has a pass of its own");
+				ck_assert_double_eq_tol(t_json_num(sm, "flops") / (bh * m), 6.0, 1e-9);
+				continue;
+			}
+			ck_assert_double_eq_tol(t_json_num(sm, "flops") / (bh * m), 5.0, 1e-9);
+			ck_assert(k != NULL);
+			double mb = f == 0 ? 2 : 1;
+			double want = 4 * bh * m + (big ? bh : 1) * m * mb;
+			double got = t_json_num(k, "bytes");
+			ck_assert_msg(fabs(got - want) < 1e-6 * want, "%s S=%.0f: mask pass %.6g B, expected %.6g", form[f], s,
+			              got, want);
+			ck_assert_msg(t_json_num(k, "time_s") >= want / 2.039e12, "mask pass faster than its bytes at peak");
+			if (f == 0) {
+				double build = 0;
+				static const char *bk[] = {"\"attention.mask-full\"", "\"attention.mask-triu\"",
+				                           "\"attention.mask-cast\""};
+				for (int i = 0; i < 3; i++)
+					build += t_json_num(strstr(out, bk[i]), "bytes");
+				ck_assert_double_eq_tol(build / m, 18.0, 1e-9);
+			}
+		}
+}
+END_TEST
+
 START_TEST(long_row_softmax_is_instruction_bound)
 {
 	/* A100 (108 SMs, 1.41 GHz, 64 FP32 lanes and 16 SFU results per clock
@@ -675,6 +727,7 @@ Suite *suite_kernels(void)
 	tcase_add_test(tc, causal_flash_masks_its_diagonal_blocks);
 	tcase_add_test(tc, packed_qkv_naive_attention_copies_and_stacks);
 	tcase_add_test(tc, eager_naive_attention_runs_each_framework_op);
+	tcase_add_test(tc, eager_causal_mask_forms_move_their_bytes);
 	tcase_add_test(tc, eager_bert_memory_wall);
 	suite_add_tcase(s, tc);
 	return s;

@@ -51,6 +51,7 @@ static wl_op *add_op(bld *b, int kind, int cls, const char *name)
 	op->dtype = b->s->dtype;
 	op->recomputed = b->recomputed;
 	op->no_stream_k = !b->s->stream_k;
+	op->mask_form = b->s->causal_mask;
 	return op;
 }
 

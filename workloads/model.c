@@ -70,6 +70,7 @@ const size_t wl_model_nkeys = sizeof wl_model_keys / sizeof wl_model_keys[0];
 #define RE(path, field, names, def, doc) \
 	{path, CFG_ENUM, offsetof(wl_scenario, field), "", def, 0, 1e9, doc, names, 0}
 static const char *const attn_impl_names[] = {"flash", "naive", "flash2", "auto", NULL};
+const char *const wl_causal_mask_names[] = {"add", "where", "fused", NULL};
 
 const cfg_key wl_run_keys[] = {
 	RE("phase", phase, wl_phase_names, PH_DECODE, "train | prefill | decode | serve"),
@@ -103,6 +104,11 @@ const cfg_key wl_run_keys[] = {
 	   "inference KV-cache format: 16bit (default: TensorRT-LLM and vLLM keep K/V in 16 bits) | fp8 (one byte per "
 	   "cached K/V element, TensorRT-LLM --fp8_kv_cache: halves the cache and the decode attention's K/V reads; "
 	   "the attention math stays 16-bit)"),
+	RE("causal_mask", causal_mask, wl_causal_mask_names, MASK_ADD,
+	   "how eager naive attention applies a causal mask: add (a q x kv mask built per call in fp32 by "
+	   "torch.full and torch.triu, cast, and added: the FlashAttention benchmark, flash_attn SelfAttention) | "
+	   "where (torch.where with a stored boolean mask: Hugging Face GPT-2) | fused (inside the softmax kernel: "
+	   "Megatron-LM's FusedScaleMaskSoftmax)"),
 };
 const size_t wl_run_nkeys = sizeof wl_run_keys / sizeof wl_run_keys[0];
 

@@ -89,7 +89,17 @@ typedef struct {
 	int coll_lists;        /* all-gather / reduce-scatter take one tensor per rank */
 	int stream_k;          /* the GEMM library may decompose a GEMM stream-K */
 	int kv_cache;          /* wl_kv_cache: element format of the inference KV cache */
+	int causal_mask;       /* wl_causal_mask: how eager naive attention applies the causal mask */
 } wl_scenario;
+
+/* How eager framework code applies a causal mask to the score matrix:
+ * add a q x kv mask tensor built per call in fp32 and cast (the
+ * FlashAttention benchmark, flash_attn's SelfAttention), select with a
+ * stored boolean mask (Hugging Face GPT-2: torch.where on a slice of its
+ * registered `bias` buffer), or inside a fused scale-mask-softmax kernel
+ * (Megatron-LM's FusedScaleMaskSoftmax). */
+typedef enum { MASK_ADD, MASK_WHERE, MASK_FUSED } wl_causal_mask;
+extern const char *const wl_causal_mask_names[];
 
 /* attention kernels: the chip's native fused kernel (FlashAttention-2 on
  * Ampere, -3 on Hopper), framework ops with the score matrix in memory, or
@@ -134,6 +144,7 @@ typedef struct {
 	long m, n, k, batch;
 	int b_is_weight;      /* B is a weight (read once from memory) */
 	int no_stream_k;      /* GEMM: the library has no stream-K decomposition (run.stream_k = 0) */
+	int mask_form;        /* attention: wl_causal_mask (eager naive attention) */
 	/* attention: per chip shard */
 	long q_len, kv_len;
 	int heads, kv_heads, head_dim, causal, backward;
