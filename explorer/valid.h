@@ -113,6 +113,7 @@ typedef struct {
 	long m, n, k, batch, heads, kv_heads, seq, kv_seq, head_dim, chips;
 	double bytes;
 	int causal, backward, qkv_packed, dtype;
+	int mask_form;                /* --mask: wl_causal_mask (eager naive causal attention) */
 	int no_stream_k;              /* --no-stream-k: the GEMM library lacks stream-K */
 	int fusion;            /* wl_fusion: FUSE_EAGER (the library kernel) or FUSE_COMPILER */
 } xp_kspec;

@@ -487,7 +487,7 @@ int xp_kspec_parse(int argc, char **argv, int first, xp_kspec *ks, char *err, si
 		if (done)
 			continue;
 		if (!strcmp(a, "--arch") || !strcmp(a, "--op") || !strcmp(a, "--impl") || !strcmp(a, "--dtype") ||
-		    !strcmp(a, "--bytes") || !strcmp(a, "--fusion") || !strcmp(a, "-s")) {
+		    !strcmp(a, "--bytes") || !strcmp(a, "--fusion") || !strcmp(a, "--mask") || !strcmp(a, "-s")) {
 			if (i + 1 >= argc) {
 				snprintf(err, errlen, "%s needs a value", a);
 				return -1;
@@ -503,6 +503,15 @@ int xp_kspec_parse(int argc, char **argv, int first, xp_kspec *ks, char *err, si
 					return -1;
 				}
 				snprintf(ks->impl, sizeof ks->impl, "%s", v);
+			} else if (!strcmp(a, "--mask")) {
+				int m = 0;
+				while (wl_causal_mask_names[m] && strcmp(v, wl_causal_mask_names[m]))
+					m++;
+				if (!wl_causal_mask_names[m]) {
+					snprintf(err, errlen, "--mask %s: expected add, where or fused", v);
+					return -1;
+				}
+				ks->mask_form = m;
 			} else if (!strcmp(a, "--fusion")) {
 				/* one operator alone has no neighbours: a megakernel
 				 * would be the compiler's kernel */
@@ -618,6 +627,7 @@ int xp_kspec_build(const char *home, const xp_kspec *ks, const char (*extra)[160
 		op->batch = ks->batch, op->heads = (int)ks->heads, op->kv_heads = (int)kvh, op->head_dim = (int)ks->head_dim;
 		op->q_len = ks->seq, op->kv_len = kvseq, op->causal = ks->causal, op->backward = ks->backward;
 		op->qkv_packed = ks->qkv_packed;
+		op->mask_form = ks->mask_form;
 		double pairs = (double)ks->seq * kvseq;
 		if (ks->causal && ks->seq > 1)
 			pairs = (double)ks->seq * (kvseq - ks->seq) + (double)ks->seq * (ks->seq + 1) / 2.0;

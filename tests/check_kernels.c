@@ -590,6 +590,26 @@ START_TEST(eager_causal_mask_forms_move_their_bytes)
 				ck_assert_double_eq_tol(build / m, 18.0, 1e-9);
 			}
 		}
+	/* codesim kernel takes the same choice as --mask */
+	const char *kargs = "kernel --arch a100 --op attention --batch 1 --heads 96 --seq 8192 --head-dim 128 --causal "
+	                    "--impl naive --dtype fp16 --json --mask ";
+	char args[512];
+	snprintf(args, sizeof args, "%sfused", kargs);
+	ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
+	ck_assert_msg(strstr(out, "\"attention.mask\"") == NULL, "kernel --mask fused has a mask pass");
+	double hb[2];
+	for (int f = 0; f < 2; f++) {
+		snprintf(args, sizeof args, "%s%s", kargs, form[f]);
+		ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
+		hb[f] = t_json_num(out, "hbm_bytes");
+	}
+	/* add - where: the 18 B/element build and one more byte per mask read */
+	double m8 = 8192.0 * 8192.0, dwant = 18 * m8 + bh * m8;
+	ck_assert_msg(fabs(hb[0] - hb[1] - dwant) < 1e-6 * dwant, "add - where = %.6g B, expected %.6g", hb[0] - hb[1],
+	              dwant);
+	snprintf(args, sizeof args, "%severy", kargs);
+	ck_assert_int_ne(t_cli(args, out, sizeof out, err, sizeof err), 0);
+	ck_assert_msg(strstr(err, "--mask every") != NULL, "%s", err);
 }
 END_TEST
 
