@@ -546,20 +546,17 @@ int xp_kspec_parse(int argc, char **argv, int first, xp_kspec *ks, char *err, si
 			}
 			continue;
 		}
-		if (!strcmp(a, "--causal")) {
-			ks->causal = 1;
-			continue;
-		}
-		if (!strcmp(a, "--backward")) {
-			ks->backward = 1;
-			continue;
-		}
-		if (!strcmp(a, "--qkv-packed")) {
-			ks->qkv_packed = 1;
-			continue;
-		}
-		if (!strcmp(a, "--no-stream-k")) {
-			ks->no_stream_k = 1;
+		/* switches: each sets one flag of the spec */
+		const struct {
+			const char *name;
+			int *flag;
+		} sw[] = {{"--causal", &ks->causal}, {"--backward", &ks->backward}, {"--qkv-packed", &ks->qkv_packed},
+		          {"--no-stream-k", &ks->no_stream_k}};
+		size_t w = 0;
+		while (w < sizeof sw / sizeof sw[0] && strcmp(a, sw[w].name))
+			w++;
+		if (w < sizeof sw / sizeof sw[0]) {
+			*sw[w].flag = 1;
 			continue;
 		}
 		if (!strcmp(a, "--json"))

@@ -597,7 +597,11 @@ START_TEST(preset_rewrite_touches_only_the_keys)
 	 * as its group's last line, aligned with the line before it, and nothing
 	 * else changes */
 	cr.np = 1;
-	cr.which[0] = 6, cr.fitted[0] = 0.7088, cr.sigma[0] = 0.01;   /* core.matrix_efficiency_fp8 */
+	int fp8 = 0;
+	while (fp8 < XP_CAL_MAXP && strcmp(xp_calparams[fp8].key, "core.matrix_efficiency_fp8"))
+		fp8++;
+	ck_assert_int_lt(fp8, XP_CAL_MAXP);
+	cr.which[0] = fp8, cr.fitted[0] = 0.7088, cr.sigma[0] = 0.01;
 	char *t4 = xp_cal_rewrite_text(preset, &cr, "calibrated 2026-11-21 on 4 cases", err, sizeof err);
 	ck_assert_msg(t4 != NULL, "%s", err);
 	const char *want = "  matrix_efficiency = 0.869;        # best measured GEMM 271.2 of 312 TF/s [MLE-ACC 8.1]\n"
