@@ -80,7 +80,7 @@ START_TEST(infeasible_is_a_result)
 	int rc = t_cli("run --arch h100 --model llama3-70b --phase decode --json", out, sizeof out, err, sizeof err);
 	ck_assert_int_eq(rc, 0);
 	ck_assert(strstr(out, "\"feasible\":false"));
-	ck_assert_msg(strstr(out, "h100 has 80.0 GB"), "%s", out);
+	ck_assert_msg(strstr(out, "h100 has 85.5 GB"), "%s", out);
 }
 END_TEST
 
