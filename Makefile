@@ -100,6 +100,8 @@ bench: deps
 validate: deps
 	@$(MAKE) --no-print-directory build
 	@./$(BIN) validate
+	@echo; echo "beyond the set (tests/validation/beyond.tsv: never fitted, no threshold):"
+	@./$(BIN) validate tests/validation/beyond.tsv
 
 golden: deps
 	@$(MAKE) --no-print-directory build

@@ -52,6 +52,8 @@ typedef enum {
 	VM_SUM_WALL_MS,       /* sum: a total the source added up from per-op host timings: each
 	                       * kernel term as wall_ms (wall_compiled_ms under --fusion compiler),
 	                       * times its count, summed */
+	VM_STATIC_TOKENS_CHIP, /* as static_tokens_per_s, per chip (a tensor-parallel engine's
+	                        * throughput per GPU) */
 	VM_COUNT
 } xp_vmetric;
 extern const char *const xp_vmetric_names[];     /* NULL-terminated */

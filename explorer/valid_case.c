@@ -17,7 +17,7 @@ const char *const xp_vmetric_names[] = {
     "tflops", "tflops_fa", "time_ms", "wall_ms", "ttft_ms", "gelems_per_s", "wall_gelems_per_s",
     "tflops_per_chip_hw", "tflops_per_chip_model", "tflops_per_chip_fa2", "tokens_per_s",
     "tokens_per_s_per_chip", "tpot_ms", "layers_ms", "wall_compiled_ms", "wall_compiled_gelems_per_s",
-    "static_tokens_per_s", "sum_wall_ms", NULL};
+    "static_tokens_per_s", "sum_wall_ms", "static_tokens_per_s_per_chip", NULL};
 const char *const xp_vstatus_names[] = {"ok", "infeasible", "error", NULL};
 
 static const char header_cols[] = "id\tcategory\targs\tmetric\tpublished\tsplit\tsource\tnotes";
@@ -412,6 +412,7 @@ int xp_vmetric_convert(int metric, const xp_vmetric_in *in, double *out, char *e
 		v = in->tpot_s * 1e3;
 		break;
 	case VM_STATIC_TOKENS:
+	case VM_STATIC_TOKENS_CHIP:
 		/* a static-batch benchmark (TensorRT-LLM gptSessionBenchmark) times
 		 * generate() for OSL new tokens: step 0 is the context phase, whose
 		 * logits give the first token, then OSL-1 generation steps
@@ -419,10 +420,12 @@ int xp_vmetric_convert(int metric, const xp_vmetric_in *in, double *out, char *e
 		 * OSL * batch / latency.  The case runs serve with --gen OSL-1, so
 		 * each request emits gen + 1 tokens in time_s. */
 		if (in->phase != PH_SERVE || !(in->gen > 0)) {
-			snprintf(err, errlen, "static_tokens_per_s needs run --phase serve --gen N");
+			snprintf(err, errlen, "%s needs run --phase serve --gen N", xp_vmetric_names[metric]);
 			return -1;
 		}
 		v = in->tokens_per_s * (in->gen + 1) / in->gen;
+		if (metric == VM_STATIC_TOKENS_CHIP)
+			v /= chips;
 		break;
 	case VM_LAYERS_MS:
 		v = (t - in->nonlayer_s) * 1e3;

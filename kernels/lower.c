@@ -255,7 +255,15 @@ static void lower_flash(const arch_t *a, const wl_op *op, int impl, sim_kernel *
 	long q = op->q_len, kv = op->kv_len;
 	int hd = op->head_dim, grp = op->heads / (op->kv_heads > 0 ? op->kv_heads : 1);
 	int sys = a->core.mxu_kind == MXU_SYSTOLIC;
-	long br = q >= 128 ? (sys ? a->core.mxu_rows : 128) : q * grp;  /* query rows per tile */
+	/* masked multi-head attention for generation (FasterTransformer's
+	 * decoderMaskedMultiheadAttention, TensorRT-LLM's until its XQA kernel,
+	 * v0.8, "for MQA and GQA during generation phase ... using tensor cores,
+	 * reducing data loading"): one block per (sequence, query head), no KV
+	 * split, q.k and p.v as dot products on the vector units; the query
+	 * heads of a KV group each read that head's cache, the repeats served
+	 * by the L2 where the group's blocks run side by side */
+	int mmha = impl == ATTN_MMHA && q < 128;
+	long br = q >= 128 ? (sys ? a->core.mxu_rows : 128) : mmha ? q : q * grp;  /* query rows per tile */
 	long bc = sys ? a->core.mxu_cols : 128;                            /* kv columns per step */
 	double units;                 /* tiles */
 	long rows;                    /* query rows one tile computes */
@@ -264,6 +272,10 @@ static void lower_flash(const arch_t *a, const wl_op *op, int impl, sim_kernel *
 		rows = br;
 		units = (double)op->batch * op->heads * cdiv(q, br);
 		kv_per_tile = op->causal ? (double)(kv - q) + (q + br) / 2.0 : (double)kv;
+	} else if (mmha) {
+		rows = br;
+		units = (double)op->batch * op->heads;
+		kv_per_tile = (double)kv;
 	} else {
 		rows = br;                /* q * group rows of one KV head */
 		double base = (double)op->batch * op->kv_heads;
@@ -273,7 +285,7 @@ static void lower_flash(const arch_t *a, const wl_op *op, int impl, sim_kernel *
 		kv_per_tile = (double)kv / splits;
 	}
 	double pass = op->backward ? 2.5 : 1.0;   /* backward: 5 matmuls vs 2 */
-	double mac_cyc = pass * 2.0 * kern_tile_mac_cycles(a, op->dtype, rows, hd, (long)ceil(kv_per_tile));
+	double mac_cyc = mmha ? 0 : pass * 2.0 * kern_tile_mac_cycles(a, op->dtype, rows, hd, (long)ceil(kv_per_tile));
 	/* QK^T and PV are each rows x kv x hd; kern_tile_mac_cycles(rows, hd, kv)
 	 * is one of them (padding to the MMA shape included).  FlashAttention-2's
 	 * code issues warp-synchronous mma.sync: on a chip whose native MMA is
@@ -307,6 +319,8 @@ static void lower_flash(const arch_t *a, const wl_op *op, int impl, sim_kernel *
 	 * other blocks run unmasked, so the cost weighs most at short sequences. */
 	if (op->causal && q >= 128)
 		vec += 2.0 * rows * fmax((double)rows, (double)bc) * 2.0 / a->core.vector_flops_per_clk;
+	if (mmha)   /* q.k and p.v: an FMA per (query row, key, element) each */
+		vec += 2.0 * 2.0 * rows * kv_per_tile * hd / a->core.vector_flops_per_clk;
 	double kv_load = kv_per_tile * hd * 2.0 * kv_eb;           /* K and V blocks */
 	double q_load = (double)rows * hd * eb * (op->backward ? 3 : 1);  /* Q (+O, dO) */
 	double out = (double)rows * hd * eb * (op->backward ? 1 : 1);
@@ -354,7 +368,8 @@ static void lower_flash(const arch_t *a, const wl_op *op, int impl, sim_kernel *
 	ki->sram_bytes = units * c->sram_bytes;
 	info_common(a, op->dtype, ki);
 	snprintf(ki->tiling, sizeof ki->tiling, "%s Br=%ld Bc=%ld d=%d grid %.0f (%.2f waves)%s",
-	         impl == ATTN_FLASH2 ? "flash2" : "flash", rows, bc, hd, units, ki->waves, q < 128 ? " split-kv" : "");
+	         mmha ? "mmha" : impl == ATTN_FLASH2 ? "flash2" : "flash", rows, bc, hd, units, ki->waves,
+	         mmha ? " per query head" : q < 128 ? " split-kv" : "");
 }
 
 /* ---- collectives ---------------------------------------------------- */

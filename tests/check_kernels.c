@@ -472,6 +472,48 @@ START_TEST(causal_flash_masks_its_diagonal_blocks)
 }
 END_TEST
 
+START_TEST(mmha_reads_the_cache_once_per_query_head)
+{
+	/* Generation with grouped KV heads: 64 query heads share 8 KV heads
+	 * (group 8), batch 16, 1024 cached positions, head dim 128, fp16.
+	 * Flash decoding streams each KV head's cache once for its group;
+	 * masked multi-head attention (TensorRT-LLM before XQA) runs a block
+	 * per query head, each reading its KV head's K and V: 8x the reads, the
+	 * repeats from the L2 or memory, and its q.k and p.v run on the vector
+	 * units, 4 * 1024 * 128 flops per block. */
+	arch_t a = load("h100", NULL);
+	double kv_unique = 16.0 * 8 * 1024 * 128 * 2 * 2;   /* batch x KV heads x positions x d x (K,V) x 2 B */
+	double reads[2], vec[2];
+	for (int m = 0; m < 2; m++) {
+		wl_op op;
+		memset(&op, 0, sizeof op);
+		snprintf(op.name, sizeof op.name, "attention");
+		op.kind = OP_ATTN, op.cls = CLS_ATTN, op.dtype = DT_FP16;
+		op.batch = 16, op.heads = 64, op.kv_heads = 8, op.head_dim = 128;
+		op.q_len = 1, op.kv_len = 1024;
+		sim_kernel sk[KERN_NAIVE_MAX];
+		kern_info ki[KERN_NAIVE_MAX];
+		char err[256];
+		int n = kern_lower_op(&a, &op, FUSE_COMPILER, m ? ATTN_MMHA : ATTN_FLASH, sk, ki, KERN_NAIVE_MAX, err, sizeof err);
+		ck_assert_msg(n == 1, "%s", err);
+		const sim_tiles *c = &sk[0].tc[0];
+		reads[m] = c->n_tiles * (c->mem_bytes + c->sram_bytes);
+		vec[m] = c->vec_cycles;
+		if (m) {
+			ck_assert_msg(c->n_tiles == 16 * 64, "mmha tiles %.0f, one per (sequence, query head)", c->n_tiles);
+			ck_assert_msg(c->mac_cycles == 0, "mmha uses no matrix unit");
+			/* softmax (4 ops per score at 256/clk, one exp at 16/clk) + dot products */
+			double want = 1024 * 4.0 / 256 + 1024 / 16.0 + 4.0 * 1024 * 128 / 256;
+			ck_assert_msg(fabs(vec[m] - want) < 1e-6, "mmha vector cycles %.6g, expected %.6g", vec[m], want);
+		}
+	}
+	/* Q is 64 x 128 x 2 B per sequence, 0.4% of the cache, read once per
+	 * KV split (flash decoding splits each head's 1024 keys 3 ways here) */
+	ck_assert_msg(fabs(reads[0] / kv_unique - 1) < 0.02, "flash reads %.4g B, cache %.4g B", reads[0], kv_unique);
+	ck_assert_msg(fabs(reads[1] / (8 * kv_unique) - 1) < 0.01, "mmha reads %.4g B, 8 x cache %.4g B", reads[1], 8 * kv_unique);
+}
+END_TEST
+
 START_TEST(packed_qkv_naive_attention_copies_and_stacks)
 {
 	/* q, k, v packed in one [B, S, 3, H, D] tensor (the FlashAttention
@@ -731,6 +773,7 @@ Suite *suite_kernels(void)
 	tcase_add_test(tc, tiling_fits_sram);
 	tcase_add_test(tc, search_beats_fixed_tilings);
 	tcase_add_test(tc, small_mma_sync_tiles_are_bound_by_shared_memory);
+	tcase_add_test(tc, mmha_reads_the_cache_once_per_query_head);
 	tcase_add_test(tc, stream_k_removes_the_last_wave);
 	tcase_add_test(tc, fp8_gemms_stay_under_the_measured_maximum);
 	tcase_add_test(tc, fusion_moves_fewer_bytes_same_flops);

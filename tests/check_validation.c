@@ -143,9 +143,34 @@ START_TEST(metric_conversions)
 	in.phase = PH_SERVE, in.gen = 127;
 	ck_assert(xp_vmetric_convert(VM_STATIC_TOKENS, &in, &v, err, sizeof err) == 0);
 	REL_EQ(v, 1000.0 * 128 / 127, 1e-12);
+	/* per GPU of a 4-way tensor-parallel engine: a quarter of that */
+	ck_assert(xp_vmetric_convert(VM_STATIC_TOKENS_CHIP, &in, &v, err, sizeof err) == 0);
+	REL_EQ(v, 1000.0 * 128 / 127 / 4, 1e-12);
 	/* no prediction, no number */
 	in.time_s = 0;
 	ck_assert(xp_vmetric_convert(VM_TIME_MS, &in, &v, err, sizeof err) != 0);
+}
+END_TEST
+
+START_TEST(beyond_the_set_is_never_fitted)
+{
+	/* tests/validation/beyond.tsv: published rows outside public.tsv, the
+	 * check that the model generalises.  It loads, every row is held out
+	 * (calibration fits only fit rows), and no id repeats one of cases.tsv. */
+	char file[1024], err[1024];
+	snprintf(file, sizeof file, "%s/tests/validation/beyond.tsv", t_home());
+	xp_vset b, c;
+	ck_assert_msg(xp_vset_load(&b, file, err, sizeof err) == 0, "%s", err);
+	xp_vset_default_file(t_home(), file, sizeof file);
+	ck_assert_msg(xp_vset_load(&c, file, err, sizeof err) == 0, "%s", err);
+	ck_assert_int_gt(b.n, 0);
+	for (int i = 0; i < b.n; i++) {
+		ck_assert_msg(b.cases[i].split == VSPLIT_HOLDOUT, "%s is not holdout", b.cases[i].id);
+		for (int j = 0; j < c.n; j++)
+			ck_assert_msg(strcmp(b.cases[i].id, c.cases[j].id), "%s is also in cases.tsv", b.cases[i].id);
+	}
+	xp_vset_free(&b);
+	xp_vset_free(&c);
 }
 END_TEST
 
@@ -669,6 +694,7 @@ Suite *suite_validation(void)
 	tcase_add_test(tc, flop_conventions);
 	tcase_add_test(tc, metric_conversions);
 	tcase_add_test(tc, case_file_format);
+	tcase_add_test(tc, beyond_the_set_is_never_fitted);
 	tcase_add_test(tc, fast_subset_is_spread_and_deterministic);
 	tcase_add_test(tc, case_runs_what_the_cli_runs);
 	tcase_add_test(tc, failures_are_rows);

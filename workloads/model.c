@@ -69,7 +69,7 @@ const size_t wl_model_nkeys = sizeof wl_model_keys / sizeof wl_model_keys[0];
 	{path, CFG_INT, offsetof(wl_scenario, field), "", def, lo, hi, doc, NULL, 0}
 #define RE(path, field, names, def, doc) \
 	{path, CFG_ENUM, offsetof(wl_scenario, field), "", def, 0, 1e9, doc, names, 0}
-static const char *const attn_impl_names[] = {"flash", "naive", "flash2", "auto", NULL};
+static const char *const attn_impl_names[] = {"flash", "naive", "flash2", "auto", "mmha", NULL};
 const char *const wl_causal_mask_names[] = {"add", "where", "fused", NULL};
 
 const cfg_key wl_run_keys[] = {
@@ -89,7 +89,7 @@ const cfg_key wl_run_keys[] = {
 	RE("recompute", recompute, wl_recompute_names, RECOMP_NONE, "none | selective | full"),
 	RI("zero", zero, 1, 0, 3, "ZeRO stage of the optimizer sharding"),
 	RE("fusion", fusion, wl_fusion_names, FUSE_COMPILER, "eager | compiler | megakernel"),
-	RE("attn_impl", attn_impl, attn_impl_names, ATTN_AUTO, "attention kernel: flash (the chip's native fused kernel), flash2 (FlashAttention-2's mma.sync code), naive (scores in memory), auto (naive under eager fusion, else flash)"),
+	RE("attn_impl", attn_impl, attn_impl_names, ATTN_AUTO, "attention kernel: flash (the chip's native fused kernel), flash2 (FlashAttention-2's mma.sync code), naive (scores in memory), auto (naive under eager fusion, else flash), mmha (flash for prompts; generation one block per query head on the vector units, as TensorRT-LLM before XQA)"),
 	{"overlap", CFG_BOOL, offsetof(wl_scenario, overlap), "", 1, 0, 1,
 	 "the framework overlaps collectives (ZeRO-3 gathers, gradient syncs) with compute", NULL, 0},
 	{"coll_lists", CFG_BOOL, offsetof(wl_scenario, coll_lists), "", 0, 0, 1,

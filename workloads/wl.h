@@ -104,8 +104,12 @@ extern const char *const wl_causal_mask_names[];
 /* attention kernels: the chip's native fused kernel (FlashAttention-2 on
  * Ampere, -3 on Hopper), framework ops with the score matrix in memory, or
  * FlashAttention-2's warp-synchronous MMA code on any chip; auto lets the
- * fusion policy decide (naive under eager, flash otherwise) */
-typedef enum { ATTN_FLASH, ATTN_NAIVE, ATTN_FLASH2, ATTN_AUTO } wl_attn_impl;
+ * fusion policy decide (naive under eager, flash otherwise); mmha is the
+ * fused kernel for prompts and, for generation, the masked multi-head
+ * attention of FasterTransformer / TensorRT-LLM before XQA (v0.8): one
+ * block per (sequence, query head) on the vector units, each reading its
+ * KV head's cache for itself */
+typedef enum { ATTN_FLASH, ATTN_NAIVE, ATTN_FLASH2, ATTN_AUTO, ATTN_MMHA } wl_attn_impl;
 /* the attention kernel a scenario runs (ATTN_AUTO resolved) */
 int wl_attn_impl_of(const wl_scenario *s);
 
