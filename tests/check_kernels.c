@@ -438,6 +438,29 @@ START_TEST(eager_softmax_gradient_is_two_kernels)
 }
 END_TEST
 
+/* An fp16 attention operator of batch x heads (kv_heads KV heads) x
+ * head_dim, q new positions attending to kv; lower_attn lowers it and
+ * returns its kernel count (>= 1, or the test fails with the reason). */
+static wl_op attn_op(long batch, int heads, int kv_heads, int head_dim, long q, long kv)
+{
+	wl_op op;
+	memset(&op, 0, sizeof op);
+	snprintf(op.name, sizeof op.name, "attention");
+	op.kind = OP_ATTN, op.cls = CLS_ATTN, op.dtype = DT_FP16;
+	op.batch = batch, op.heads = heads, op.kv_heads = kv_heads, op.head_dim = head_dim;
+	op.q_len = q, op.kv_len = kv;
+	return op;
+}
+
+static int lower_attn(const arch_t *a, const wl_op *op, int fusion, int impl, sim_kernel *sk)
+{
+	kern_info ki[KERN_NAIVE_MAX];
+	char err[256];
+	int n = kern_lower_op(a, op, fusion, impl, sk, ki, KERN_NAIVE_MAX, err, sizeof err);
+	ck_assert_msg(n >= 1, "%s", err);
+	return n;
+}
+
 START_TEST(causal_flash_masks_its_diagonal_blocks)
 {
 	/* A causal query block of 128 rows visits on average (q + 128) / 2 keys
@@ -450,17 +473,10 @@ START_TEST(causal_flash_masks_its_diagonal_blocks)
 	for (int bwd = 0; bwd < 2; bwd++) {
 		double vec[2], mac[2];
 		for (int causal = 0; causal < 2; causal++) {
-			wl_op op;
-			memset(&op, 0, sizeof op);
-			snprintf(op.name, sizeof op.name, "attention");
-			op.kind = OP_ATTN, op.cls = CLS_ATTN, op.dtype = DT_FP16;
-			op.batch = 4, op.heads = 8, op.kv_heads = 8, op.head_dim = 64;
-			op.q_len = 256, op.kv_len = causal ? 256 : 192, op.causal = causal, op.backward = bwd;
+			wl_op op = attn_op(4, 8, 8, 64, 256, causal ? 256 : 192);
+			op.causal = causal, op.backward = bwd;
 			sim_kernel sk[KERN_NAIVE_MAX];
-			kern_info ki[KERN_NAIVE_MAX];
-			char err[256];
-			int n = kern_lower_op(&a, &op, FUSE_EAGER, ATTN_FLASH, sk, ki, KERN_NAIVE_MAX, err, sizeof err);
-			ck_assert_msg(n >= 1, "%s", err);
+			int n = lower_attn(&a, &op, FUSE_EAGER, ATTN_FLASH, sk);
 			const sim_kernel *k = &sk[n == 3 ? 1 : 0];   /* the backward's main kernel */
 			vec[causal] = k->tc[0].vec_cycles;
 			mac[causal] = k->tc[0].mac_cycles;
@@ -485,17 +501,9 @@ START_TEST(mmha_reads_the_cache_once_per_query_head)
 	double kv_unique = 16.0 * 8 * 1024 * 128 * 2 * 2;   /* batch x KV heads x positions x d x (K,V) x 2 B */
 	double reads[2], vec[2];
 	for (int m = 0; m < 2; m++) {
-		wl_op op;
-		memset(&op, 0, sizeof op);
-		snprintf(op.name, sizeof op.name, "attention");
-		op.kind = OP_ATTN, op.cls = CLS_ATTN, op.dtype = DT_FP16;
-		op.batch = 16, op.heads = 64, op.kv_heads = 8, op.head_dim = 128;
-		op.q_len = 1, op.kv_len = 1024;
+		wl_op op = attn_op(16, 64, 8, 128, 1, 1024);
 		sim_kernel sk[KERN_NAIVE_MAX];
-		kern_info ki[KERN_NAIVE_MAX];
-		char err[256];
-		int n = kern_lower_op(&a, &op, FUSE_COMPILER, m ? ATTN_MMHA : ATTN_FLASH, sk, ki, KERN_NAIVE_MAX, err, sizeof err);
-		ck_assert_msg(n == 1, "%s", err);
+		ck_assert_int_eq(lower_attn(&a, &op, FUSE_COMPILER, m ? ATTN_MMHA : ATTN_FLASH, sk), 1);
 		const sim_tiles *c = &sk[0].tc[0];
 		reads[m] = c->n_tiles * (c->mem_bytes + c->sram_bytes);
 		vec[m] = c->vec_cycles;
