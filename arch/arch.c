@@ -50,6 +50,7 @@ const cfg_key arch_keys[] = {
 	F("core.vector_flops_per_clk", core.vector_flops_per_clk, "FLOP/clk", 0, 1, 1e7, "vector-unit FLOPs per clock per core"),
 	F("core.sfu_ops_per_clk", core.sfu_ops_per_clk, "op/clk", 0, 0, 1e6, "special-function (exp) results per clock per core; 0 = at the vector rate"),
 	F("core.smem_bytes_per_clk", core.smem_bytes_per_clk, "B/clk", 0, 0, 1e6, "shared-memory bandwidth per core that warp-level MMA operands stream through; 0 = not modelled"),
+	F("core.smem_efficiency", core.smem_efficiency, "", 1.0, 0.05, 1.0, "achievable fraction of core.smem_bytes_per_clk for MMA operand traffic (calibrated)"),
 	I("core.max_blocks", core.max_blocks, "", 2, 1, 64, "tiles resident per core at once"),
 	I("core.max_threads", core.max_threads, "", 0, 0, 65536, "threads resident per core (GPU occupancy limit of row-reduction programs); 0 = not modelled"),
 	F("core.matrix_efficiency", core.matrix_efficiency, "", 1.0, 0.05, 1.0, "achievable fraction of MMA peak in steady state (calibrated)"),
@@ -167,6 +168,11 @@ double arch_matrix_efficiency(const arch_t *a, arch_dtype dt)
 }
 
 int arch_has_hbm(const arch_t *a) { return a->memory.capacity_GB > 0; }
+
+double arch_smem_Bpc(const arch_t *a)
+{
+	return a->core.smem_bytes_per_clk > 0 ? a->core.smem_bytes_per_clk * a->core.smem_efficiency : 0;
+}
 
 double arch_mem_bw_Bps(const arch_t *a)
 {

@@ -105,6 +105,10 @@ typedef struct {
 		double sfu_ops_per_clk;    /* transcendental (exp) results/clk per core; 0 = vector rate */
 		double smem_bytes_per_clk; /* shared-memory bandwidth per core, the path warp-level
 		                            * MMA operands take (ldmatrix); 0 = not modelled */
+		double smem_efficiency;    /* the fraction of it operand traffic achieves: the
+		                            * L1/shared-memory data path also carries the block's
+		                            * cp.async fills, global loads and atomics, and ldmatrix
+		                            * issue and bank effects cost more (calibrated) */
 		int max_blocks;            /* resident tiles per core (occupancy cap) */
 		int max_threads;           /* resident threads per core (GPU occupancy limit);
 		                            * 0 = not modelled */
@@ -181,6 +185,8 @@ double arch_macs_per_clk(const arch_t *a, arch_dtype dt);   /* per core */
 double arch_peak_flops(const arch_t *a, arch_dtype dt);     /* dense, chip */
 double arch_matrix_efficiency(const arch_t *a, arch_dtype dt); /* achievable fraction of it */
 double arch_mem_bw_Bps(const arch_t *a);   /* peak bytes/s of the backing store */
+double arch_smem_Bpc(const arch_t *a);     /* achieved shared-memory bytes/clk per core for
+                                            * MMA operands; 0 = not modelled */
 double arch_clock_hz(const arch_t *a);
 int arch_has_hbm(const arch_t *a);
 

@@ -38,6 +38,7 @@ const xp_calparam xp_calparams[XP_CAL_MAXP] = {
     {"system.scaleout_efficiency", "system", "scaleout_efficiency", 0.2, 1.0, 0.02, NULL},
     {"memory.write_efficiency", "memory", "write_efficiency", 0.2, 1.0, 0.01, "memory.efficiency"},
     {"core.matrix_efficiency_fp8", "core", "matrix_efficiency_fp8", 0.2, 1.0, 0.01, "core.matrix_efficiency"},
+    {"core.smem_efficiency", "core", "smem_efficiency", 0.2, 1.0, 0.01, NULL},
 };
 
 /* ---- generic bounded fit ------------------------------------------------- */

@@ -54,7 +54,7 @@ static const char calibrate_usage[] =
     "usage: codesim calibrate --arch A [FILE] [options]\n"
     "\n"
     "Fits the efficiency parameters of chip A that its fit cases constrain\n"
-    "(core.matrix_efficiency, core.matrix_efficiency_fp8, memory.efficiency,\n"
+    "(core.matrix_efficiency, core.matrix_efficiency_fp8, core.smem_efficiency, memory.efficiency,\n"
     "memory.write_efficiency, sched.launch_overhead_us, system.scaleup_efficiency,\n"
     "system.scaleout_efficiency)\n"
     "by GSL nonlinear least squares on the relative errors of the fit cases of A, and\n"
@@ -401,7 +401,8 @@ static int parse_keys(const char *v, unsigned *mask)
 				found = i;
 		if (found < 0) {
 			fprintf(stderr, "codesim: --keys %s: expected matrix_efficiency, efficiency (memory), "
-			        "write_efficiency, launch_overhead_us, scaleup_efficiency, scaleout_efficiency or matrix_efficiency_fp8\n", t);
+			        "write_efficiency, launch_overhead_us, scaleup_efficiency, scaleout_efficiency, matrix_efficiency_fp8 "
+			        "or smem_efficiency\n", t);
 			return -1;
 		}
 		*mask |= 1u << found;

@@ -94,9 +94,13 @@ static const char kernel_usage[] =
     "                   libraries before stream-K; by default a tensor-core chip may share\n"
     "                   all tiles' k-steps evenly over its blocks when that is faster)\n"
     "  --op attention   --batch B --heads H [--kv-heads G] --seq S [--kv-seq L] --head-dim D\n"
-    "                   [--causal] [--backward] [--impl flash|flash2|naive] [--qkv-packed]\n"
+    "                   [--causal] [--backward | --backward-only] [--impl flash|flash2|naive]\n"
+    "                   [--qkv-packed]\n"
     "                   [--mask add|where|fused]\n"
     "                   (--seq queries attend to --kv-seq keys; decode: --seq 1 --kv-seq 4096;\n"
+    "                   --backward: the forward then the backward, as a training step runs\n"
+    "                   them (FLOPs 3.5x the forward's); --backward-only: the backward pass\n"
+    "                   alone, as a benchmark times loss.backward() (FLOPs 2.5x);\n"
     "                   --qkv-packed: q, k, v are views of one [B, S, 3, H, D] tensor, which\n"
     "                   naive attention copies per head and its backward stacks back;\n"
     "                   --mask: how eager naive attention applies the causal mask, as\n"
@@ -309,14 +313,14 @@ static int cmd_run(int argc, char **argv, const char *home)
 typedef struct {
 	arch_t *a;
 	wl_op op;
-	int attn_impl, fusion;
+	int attn_impl, fusion, with_fwd;
 	const char *home;
 } kernel_job;
 
 static int kernel_fn(const void *arg, void *out, char *err, size_t errlen)
 {
 	const kernel_job *j = arg;
-	return xp_kernel_eval(j->a, &j->op, j->attn_impl, j->fusion, out, err, errlen);
+	return xp_kernel_eval(j->a, &j->op, j->attn_impl, j->fusion, j->with_fwd, out, err, errlen);
 }
 
 static int cmd_kernel(int argc, char **argv, const char *home)
@@ -345,6 +349,7 @@ static int cmd_kernel(int argc, char **argv, const char *home)
 	}
 	job.a = &a;
 	job.fusion = ks.fusion;
+	job.with_fwd = ks.backward == 1;
 	job.home = home;
 	const char *opname = ks.op;
 	int dtype = ks.dtype;

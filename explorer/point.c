@@ -260,8 +260,8 @@ int xp_evaluate_forked(const xp_point *pt, double timeout_s, res_t *r, char *err
 
 /* ---- one operator --------------------------------------------------- */
 
-int xp_kernel_eval(const arch_t *a, const wl_op *op, int attn_impl, int fusion, xp_kernel_result *kr, char *err,
-                   size_t errlen)
+int xp_kernel_eval(const arch_t *a, const wl_op *op, int attn_impl, int fusion, int with_fwd, xp_kernel_result *kr,
+                   char *err, size_t errlen)
 {
 	_Static_assert(XP_KERNELS_MAX >= 2 * KERN_NAIVE_MAX, "kernel result arrays too small");
 	sim_kernel sk[XP_KERNELS_MAX];
@@ -277,7 +277,7 @@ int xp_kernel_eval(const arch_t *a, const wl_op *op, int attn_impl, int fusion, 
 	/* one operator alone, no neighbours to fuse with: as a framework calls
 	 * it (FUSE_EAGER: its library kernels) or as a compiler emits it on its
 	 * own (FUSE_COMPILER) */
-	if (op->kind == OP_ATTN && op->backward) {
+	if (op->kind == OP_ATTN && op->backward && with_fwd) {
 		/* a training step's attention: the forward, then its backward */
 		wl_op fwd = *op;
 		fwd.backward = 0;

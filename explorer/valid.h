@@ -32,7 +32,7 @@ extern const char *const xp_vcat_names[];        /* NULL-terminated */
 /* Metrics: how a prediction becomes the source's number (tests/validation/README.md). */
 typedef enum {
 	VM_TFLOPS,            /* kernel gemm: 2*M*N*K*batch / t */
-	VM_TFLOPS_FA,         /* kernel attention: 4*B*S*Skv*H*d (/2 causal, x3.5 backward) / t */
+	VM_TFLOPS_FA,         /* kernel attention: 4*B*S*Skv*H*d (/2 causal, x3.5 fwd+bwd, x2.5 bwd alone) / t */
 	VM_TIME_MS,           /* kernel time or run time_s, ms */
 	VM_WALL_MS,           /* kernel: one launched op timed on the host: t + launch overhead, ms */
 	VM_TTFT_MS,           /* run prefill: time_s, ms */
@@ -97,7 +97,8 @@ int xp_vsum_check(const char *args, const char *arch, char *err, size_t errlen);
 /* ---- FLOP conventions of the sources (pure functions, unit-tested) ---- */
 double xp_flops_gemm(double m, double n, double k, double batch);
 /* FlashAttention benchmark convention: 4*B*S*Skv*H*d, halved if causal,
- * x3.5 for forward+backward. */
+ * x3.5 for forward+backward (backward 1), x2.5 for the backward alone
+ * (backward 2). */
 double xp_flops_fa(double b, double s, double skv, double h, double d, int causal, int backward);
 /* Megatron SC21 Eq. 3 (counts the recomputed forward):
  * 96*B*s*l*h^2*(1 + s/(6h) + V/(16*l*h)). */
@@ -114,7 +115,9 @@ typedef struct {
 	char impl[16];
 	long m, n, k, batch, heads, kv_heads, seq, kv_seq, head_dim, chips;
 	double bytes;
-	int causal, backward, qkv_packed, dtype;
+	int causal, qkv_packed, dtype;
+	int backward;                 /* 0 the forward, 1 --backward (forward then backward),
+	                               * 2 --backward-only (the backward pass alone) */
 	int mask_form;                /* --mask: wl_causal_mask (eager naive causal attention) */
 	int no_stream_k;              /* --no-stream-k: the GEMM library lacks stream-K */
 	int fusion;            /* wl_fusion: FUSE_EAGER (the library kernel) or FUSE_COMPILER */
@@ -209,7 +212,7 @@ int xp_vthresholds_check(const xp_vthresholds *t, const xp_vset *set, const int 
                          int n, int fast, FILE *f);
 
 /* ---- calibration ---- */
-#define XP_CAL_MAXP 7
+#define XP_CAL_MAXP 8
 typedef struct {
 	const char *key;              /* arch key path, e.g. "core.matrix_efficiency" */
 	const char *group, *name;     /* libconfig group and setting in the preset */

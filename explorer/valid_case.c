@@ -308,7 +308,7 @@ double xp_flops_fa(double b, double s, double skv, double h, double d, int causa
 	if (causal)
 		f *= 0.5;
 	if (backward)
-		f *= 3.5;
+		f *= backward == 2 ? 2.5 : 3.5;
 	return f;
 }
 
@@ -553,13 +553,23 @@ int xp_kspec_parse(int argc, char **argv, int first, xp_kspec *ks, char *err, si
 		const struct {
 			const char *name;
 			int *flag;
-		} sw[] = {{"--causal", &ks->causal}, {"--backward", &ks->backward}, {"--qkv-packed", &ks->qkv_packed},
+		} sw[] = {{"--causal", &ks->causal}, {"--qkv-packed", &ks->qkv_packed},
 		          {"--no-stream-k", &ks->no_stream_k}};
 		size_t w = 0;
 		while (w < sizeof sw / sizeof sw[0] && strcmp(a, sw[w].name))
 			w++;
 		if (w < sizeof sw / sizeof sw[0]) {
 			*sw[w].flag = 1;
+			continue;
+		}
+		if (!strcmp(a, "--backward") || !strcmp(a, "--backward-only")) {
+			int want = a[10] ? 2 : 1;
+			if (ks->backward && ks->backward != want) {
+				snprintf(err, errlen, "kernel: --backward (forward then backward) and --backward-only "
+				         "(the backward alone) exclude each other");
+				return -1;
+			}
+			ks->backward = want;
 			continue;
 		}
 		if (!strcmp(a, "--json"))
@@ -625,14 +635,14 @@ int xp_kspec_build(const char *home, const xp_kspec *ks, const char (*extra)[160
 		}
 		op->kind = OP_ATTN, op->cls = CLS_ATTN;
 		op->batch = ks->batch, op->heads = (int)ks->heads, op->kv_heads = (int)kvh, op->head_dim = (int)ks->head_dim;
-		op->q_len = ks->seq, op->kv_len = kvseq, op->causal = ks->causal, op->backward = ks->backward;
+		op->q_len = ks->seq, op->kv_len = kvseq, op->causal = ks->causal, op->backward = ks->backward != 0;
 		op->qkv_packed = ks->qkv_packed;
 		op->mask_form = ks->mask_form;
 		double pairs = (double)ks->seq * kvseq;
 		if (ks->causal && ks->seq > 1)
 			pairs = (double)ks->seq * (kvseq - ks->seq) + (double)ks->seq * (ks->seq + 1) / 2.0;
 		double fwd = 4.0 * ks->batch * ks->heads * pairs * ks->head_dim;
-		op->flops = ks->backward ? 3.5 * fwd : fwd;
+		op->flops = ks->backward == 1 ? 3.5 * fwd : ks->backward == 2 ? 2.5 * fwd : fwd;
 		*attn_impl = !strcmp(ks->impl, "naive") ? ATTN_NAIVE : !strcmp(ks->impl, "flash2") ? ATTN_FLASH2 : ATTN_FLASH;
 	} else if (!strcmp(o, "norm") || !strcmp(o, "softmax") || !strcmp(o, "elementwise")) {
 		if (!ks->m || !ks->n) {

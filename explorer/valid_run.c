@@ -30,13 +30,13 @@ static int split_args(char *s, char **argv, int max)
 typedef struct {
 	arch_t a;
 	wl_op op;
-	int attn_impl, fusion;
+	int attn_impl, fusion, with_fwd;
 } kjob;
 
 static int kernel_work(const void *arg, void *out, char *err, size_t errlen)
 {
 	const kjob *j = arg;
-	return xp_kernel_eval(&j->a, &j->op, j->attn_impl, j->fusion, out, err, errlen);
+	return xp_kernel_eval(&j->a, &j->op, j->attn_impl, j->fusion, j->with_fwd, out, err, errlen);
 }
 
 static int is_nonlayer_segment(const char *seg)
@@ -136,6 +136,7 @@ static void eval_kernel(const xp_vopts *o, const xp_vcase *c, int argc, char **a
 		goto out;
 	}
 	job->fusion = ks->fusion;
+	job->with_fwd = ks->backward == 1;
 	/* a term of a sum case: converted as its own per-op case would be, the
 	 * compiled call's round trip for a term that runs the compiler's kernel */
 	int metric = c->metric;

@@ -85,7 +85,9 @@ typedef struct {
 	long events;
 } xp_kernel_result;
 
-int xp_kernel_eval(const arch_t *a, const wl_op *op, int attn_impl, int fusion, xp_kernel_result *kr,
+/* One operator alone.  An attention backward (op->backward) runs after its
+ * forward when with_fwd is set (what a fwd+bwd benchmark times), else alone. */
+int xp_kernel_eval(const arch_t *a, const wl_op *op, int attn_impl, int fusion, int with_fwd, xp_kernel_result *kr,
                    char *err, size_t errlen);
 
 /* The command line. */

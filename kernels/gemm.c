@@ -91,7 +91,7 @@ double kern_warp_grid_elems(double m, double n, double k, double wr, double wc)
 double kern_gemm_smem_cycles(const arch_t *a, int dtype, long bm, long bn, long k)
 {
 	double w = a->core.warp_mma_fraction;
-	if (a->core.mxu_kind != MXU_TENSOR || a->core.smem_bytes_per_clk <= 0 || (w > 0 && w < 1))
+	if (a->core.mxu_kind != MXU_TENSOR || arch_smem_Bpc(a) <= 0 || (w > 0 && w < 1))
 		return 0;
 	int warps = (double)bm * bn >= 128.0 * 256 ? 8 : 4;
 	long wr = 2, wc = warps / 2;
@@ -104,7 +104,7 @@ double kern_gemm_smem_cycles(const arch_t *a, int dtype, long bm, long bn, long 
 	double eb = arch_dtype_bytes((arch_dtype)dtype);
 	double elems = kern_warp_grid_elems((double)bm, (double)bn, (double)k, (double)wr, (double)wc) +
 	               (double)k * ((double)bm + bn);   /* the panels written in */
-	return elems * eb / a->core.smem_bytes_per_clk;
+	return elems * eb / arch_smem_Bpc(a);
 }
 
 typedef struct {

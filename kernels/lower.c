@@ -297,11 +297,12 @@ static void lower_flash(const arch_t *a, const wl_op *op, int impl, sim_kernel *
 	/* FlashAttention-2's code (flash2 anywhere; flash where mma.sync is the
 	 * native MMA) cannot feed its tensor cores faster than shared memory
 	 * delivers the operands: the matrix work takes at least its
-	 * shared-memory bytes at the core's shared-memory bandwidth */
-	if (a->core.mxu_kind == MXU_TENSOR && a->core.smem_bytes_per_clk > 0 &&
+	 * shared-memory bytes at the shared-memory bandwidth its operand traffic
+	 * achieves (arch_smem_Bpc) */
+	if (a->core.mxu_kind == MXU_TENSOR && arch_smem_Bpc(a) > 0 &&
 	    (impl == ATTN_FLASH2 || warp_native) && q >= 128) {
 		double macs = pass * 2.0 * rows * hd * ceil(kv_per_tile);
-		double smem_cyc = macs * fa2_smem_bytes_per_mac(hd, op->backward, eb) / a->core.smem_bytes_per_clk;
+		double smem_cyc = macs * fa2_smem_bytes_per_mac(hd, op->backward, eb) / arch_smem_Bpc(a);
 		if (smem_cyc > mac_cyc)
 			mac_cyc = smem_cyc;
 	}

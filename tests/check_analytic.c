@@ -17,7 +17,7 @@ typedef struct {
 static int kjob_fn(const void *arg, void *out, char *err, size_t errlen)
 {
 	const kjob *j = arg;
-	return xp_kernel_eval(&j->a, &j->op, 0, FUSE_EAGER, out, err, errlen);
+	return xp_kernel_eval(&j->a, &j->op, 0, FUSE_EAGER, 1, out, err, errlen);
 }
 
 static void load_arch(arch_t *a, const char *name, const char *set)

@@ -63,7 +63,10 @@ static double sim_time(const arch_t *a, long m, long n, long k, const kern_tilin
 START_TEST(search_beats_fixed_tilings)
 {
 	/* the search ranks by an estimate; the simulated time of its choice must
-	 * be no worse than common fixed tilings (within the estimate's error) */
+	 * be no worse than common fixed tilings (within the estimate's error: up
+	 * to ~6% where it weighs stream-K at one block per core against two
+	 * data-parallel blocks, e.g. a100 1000x3000x700, whose compute and memory
+	 * overlap less in the simulation than max(compute, memory) assumes) */
 	static const kern_tiling fixed[] = {{128, 128, 32, 3, 2, 1, 0, 0, 0}, {128, 256, 64, 3, 1, 1, 0, 0, 0},
 	                                    {64, 64, 64, 4, 2, 1, 0, 0, 0}, {256, 128, 32, 4, 1, 1, 0, 0, 0}};
 	static const char *archs[] = {"h100", "a100"};
@@ -83,7 +86,7 @@ START_TEST(search_beats_fixed_tilings)
 				t.smem_B = smem;
 				double tf = sim_time(&a, m, n, k, &t);
 				worst = fmax(worst, tb / tf);
-				ck_assert_msg(tb <= tf * 1.05, "%s %ldx%ldx%ld: searched %.4g s > fixed %dx%dx%d %.4g s", archs[i],
+				ck_assert_msg(tb <= tf * 1.07, "%s %ldx%ldx%ld: searched %.4g s > fixed %dx%dx%d %.4g s", archs[i],
 				              m, n, k, tb, t.bm, t.bn, t.bk, tf);
 			}
 		}
@@ -97,17 +100,22 @@ START_TEST(small_mma_sync_tiles_are_bound_by_shared_memory)
 	 * 128 B/clk per SM.  A 64 x 64 block of 4 warps (2 x 2 of 32 x 32) reads
 	 * k * (64*2 + 64*2) elements and cp.async writes k * (64 + 64): 384 k
 	 * elements, 768 k bytes, for 4096 k MACs = 0.1875 B/MAC, so the tensor
-	 * cores (1024 MAC/clk) get 128 / 0.1875 = 683 MAC/clk, 2/3 of peak.  A
-	 * 128 x 128 block needs 0.094 B/MAC (96 B/clk) and is not bound. */
+	 * cores (1024 MAC/clk) get 128 / 0.1875 = 683 MAC/clk, 2/3 of peak, and
+	 * e x 683 where operand traffic achieves the fraction e of the 128 B/clk
+	 * (core.smem_efficiency, 0.717 calibrated: 490 MAC/clk, 0.48 of peak).
+	 * A 128 x 128 block needs 0.094 B/MAC (96 B/clk at the full rate, 84 at
+	 * the 890 MAC/clk the tensor cores reach) and is not bound. */
 	arch_t a = load("a100", NULL);
-	ck_assert_double_eq_tol(kern_gemm_smem_cycles(&a, DT_FP16, 64, 64, 1024), 768.0 * 1024 / 128, 1e-6);
-	ck_assert_double_eq_tol(kern_gemm_smem_cycles(&a, DT_FP16, 128, 128, 1024), 1536.0 * 1024 / 128, 1e-6);
+	double e = a.core.smem_efficiency;
+	ck_assert_msg(e > 0.2 && e < 1, "a100 smem_efficiency %g", e);
+	ck_assert_double_eq_tol(kern_gemm_smem_cycles(&a, DT_FP16, 64, 64, 1024), 768.0 * 1024 / (128 * e), 1e-6);
+	ck_assert_double_eq_tol(kern_gemm_smem_cycles(&a, DT_FP16, 128, 128, 1024), 1536.0 * 1024 / (128 * e), 1e-6);
 	long m = 8192, n = 8192, k = 8192;
 	double peak = arch_peak_flops(&a, DT_BF16), flops = 2.0 * m * n * k;
 	kern_tiling t64 = {64, 64, 32, 2, 2, 1, 0, 0, 0}, t128 = {128, 128, 32, 2, 2, 1, 0, 0, 0};
 	double f64 = flops / sim_time(&a, m, n, k, &t64) / peak;
 	double f128 = flops / sim_time(&a, m, n, k, &t128) / peak;
-	ck_assert_msg(f64 <= 2.0 / 3.0 + 1e-3 && f64 > 0.6, "a100 64x64 tiles at %.3f of peak", f64);
+	ck_assert_msg(f64 <= e * 2.0 / 3.0 + 1e-3 && f64 > e * 0.6, "a100 64x64 tiles at %.3f of peak", f64);
 	ck_assert_msg(f128 > a.core.matrix_efficiency * 0.95 && f128 <= a.core.matrix_efficiency + 1e-9,
 	              "a100 128x128 tiles at %.3f of peak", f128);
 	/* the search does not pick a tile the shared memory cannot feed */
@@ -353,24 +361,25 @@ START_TEST(flash2_runs_at_the_warp_mma_rate)
 	double h1 = attn_time("h100", "flash", ""), h2 = attn_time("h100", "flash2", "");
 	ck_assert_msg(h2 / h1 > 1.25 && h2 / h1 <= 1.0 / 0.667 + 1e-9, "h100 flash2/flash %.4f", h2 / h1);
 	/* at the native rate, and with operands not limited by shared memory
-	 * (flash2_backward_is_bound_by_shared_memory_on_hopper), the same kernel */
+	 * (flash2_backward_is_bound_by_shared_memory), the same kernel */
 	double h3 = attn_time("h100", "flash2", "-s arch.core.warp_mma_fraction=1 -s arch.core.smem_bytes_per_clk=0");
 	ck_assert_msg(fabs(h3 / h1 - 1) < 1e-9, "h100 flash2 at the native rate %.6f", h3 / h1);
 }
 END_TEST
 
-START_TEST(flash2_backward_is_bound_by_shared_memory_on_hopper)
+START_TEST(flash2_backward_is_bound_by_shared_memory)
 {
 	/* FlashAttention-2's backward at head dim 128 (64 x 128 blocks, 8 warps
 	 * on 2x4, 4x2 and 2x4 grids, flash_bwd_launch_template.h) reads 0.125
 	 * shared-memory bytes per MAC: 5 products of 64x128x128 read 3 x 128 KiB
 	 * + 2 x 96 KiB, plus 32 KiB for P and dS and 32 KiB for Q and dO.  An SM
-	 * delivers 128 B/clk (32 banks x 4 B), so 1024 MAC/clk at most, less than
-	 * H100's mma.sync rate (2048 x 0.803 x 0.667 = 1097) and more than
-	 * A100's (1024 x 0.869 = 890).  Nocausal B=2, H=16, S=8192: 5 x 2 x 16 x
-	 * 8192^2 x 128 MACs at 1024 per clock on 132 SMs at 1.83 GHz = 5.56 ms
-	 * at least for H100's main backward kernel; on A100 the bandwidth is not
-	 * the bound (unchanged without it). */
+	 * delivers 128 B/clk (32 banks x 4 B), of which operand traffic achieves
+	 * the fraction e (core.smem_efficiency, calibrated 0.72 on both chips),
+	 * so 1024 e MAC/clk at most: less than H100's mma.sync rate (2048 x
+	 * 0.803 x 0.667 = 1097) and A100's (1024 x 0.869 = 890).  Nocausal B=2,
+	 * H=16, S=8192: 5 x 2 x 16 x 8192^2 x 128 MACs at 1024 e per clock on
+	 * 132 SMs at 1.83 GHz (108 at 1.41) is the least the main backward
+	 * kernel takes, and both chips run faster without the bound. */
 	static char out[1 << 16], err[4096];
 	const char *args = "kernel --arch %s --op attention --batch 2 --heads 16 --seq 8192 --head-dim 128 "
 	                   "--backward --impl flash2 --dtype fp16 %s --json";
@@ -389,9 +398,42 @@ START_TEST(flash2_backward_is_bound_by_shared_memory_on_hopper)
 			t[c][o] = t_json_num(k, "time_s");
 		}
 	double macs = 5.0 * 2 * 16 * 8192.0 * 8192 * 128;
-	ck_assert_msg(t[0][0] >= macs / (1024.0 * 132 * 1.83e9) * 0.999, "h100 backward %.4g s", t[0][0]);
+	arch_t h = load("h100", NULL), a1 = load("a100", NULL);
+	double eh = h.core.smem_efficiency, ea = a1.core.smem_efficiency;
+	ck_assert(eh > 0.2 && eh < 1 && ea > 0.2 && ea < 1);
+	ck_assert_msg(t[0][0] >= macs / (1024.0 * eh * 132 * 1.83e9) * 0.999, "h100 backward %.4g s", t[0][0]);
+	ck_assert_msg(t[1][0] >= macs / (1024.0 * ea * 108 * 1.41e9) * 0.999, "a100 backward %.4g s", t[1][0]);
 	ck_assert_msg(t[0][1] < 0.97 * t[0][0], "h100 without the bound %.4g vs %.4g s", t[0][1], t[0][0]);
-	ck_assert_msg(fabs(t[1][1] / t[1][0] - 1) < 1e-9, "a100 moved %.6f", t[1][1] / t[1][0]);
+	ck_assert_msg(t[1][1] < 0.97 * t[1][0], "a100 without the bound %.4g vs %.4g s", t[1][1], t[1][0]);
+}
+END_TEST
+
+START_TEST(backward_only_times_the_backward_alone)
+{
+	/* kernel --backward-only runs the backward's kernels (the D pass, the main
+	 * kernel, the dQ conversion) without the forward ahead of them; with
+	 * --backward the forward runs first and the backward's first kernel pays
+	 * a launch gap (sched.launch_overhead_us, 4 us on h100) it does not pay
+	 * when it is first: t(fwd) + t(bwd alone) + 4 us = t(fwd + bwd) */
+	static char out[1 << 16], err[4096];
+	const char *base = "kernel --arch h100 --op attention --batch 2 --heads 16 --seq 4096 --head-dim 128 "
+	                   "--causal --impl flash2 --dtype fp16 --json %s";
+	const char *pass[3] = {"", "--backward", "--backward-only"};
+	double t[3];
+	char a[512];
+	for (int i = 0; i < 3; i++) {
+		snprintf(a, sizeof a, base, pass[i]);
+		ck_assert_int_eq(t_cli(a, out, sizeof out, err, sizeof err), 0);
+		t[i] = t_json_num(out, "time_s");
+	}
+	arch_t h = load("h100", NULL);
+	double gap = h.sched.launch_overhead_us * 1e-6;
+	ck_assert_msg(fabs(t[0] + t[2] + gap - t[1]) < 1e-9, "fwd %.6g + bwd %.6g + gap %.3g != fwd+bwd %.6g", t[0], t[2],
+	              gap, t[1]);
+	/* the two are exclusive: a clear error, not a silent choice */
+	snprintf(a, sizeof a, base, "--backward --backward-only");
+	ck_assert_int_ne(t_cli(a, out, sizeof out, err, sizeof err), 0);
+	ck_assert_msg(strstr(err, "exclude each other"), "%s", err);
 }
 END_TEST
 
@@ -791,7 +833,8 @@ Suite *suite_kernels(void)
 	tcase_add_test(tc, flash_linear_naive_quadratic);
 	tcase_add_test(tc, flash2_runs_at_the_warp_mma_rate);
 	tcase_add_test(tc, flash_backward_has_its_two_passes);
-	tcase_add_test(tc, flash2_backward_is_bound_by_shared_memory_on_hopper);
+	tcase_add_test(tc, flash2_backward_is_bound_by_shared_memory);
+	tcase_add_test(tc, backward_only_times_the_backward_alone);
 	tcase_add_test(tc, eager_softmax_gradient_is_two_kernels);
 	tcase_add_test(tc, long_row_softmax_is_instruction_bound);
 	tcase_add_test(tc, two_pass_norm_rereads_rows_past_l2);

@@ -46,6 +46,8 @@ START_TEST(flop_conventions)
 	REL_EQ(xp_flops_fa(2, 4096, 4096, 16, 128, 0, 0), 274877906944.0, 1e-15);
 	REL_EQ(xp_flops_fa(2, 4096, 4096, 16, 128, 1, 0), 137438953472.0, 1e-15);
 	REL_EQ(xp_flops_fa(2, 4096, 4096, 16, 128, 1, 1), 481036337152.0, 1e-15);
+	/* the backward alone (--backward-only): 2.5x the forward, 0.5 x 2.5 causal */
+	REL_EQ(xp_flops_fa(2, 4096, 4096, 16, 128, 1, 2), 343597383680.0, 1e-15);
 	/* Megatron Eq. 3 with V = 0, l = 1, B = 1, s = h = 2048:
 	 * 96*2048*2048^2*(1 + 1/6) = 112 * 2^33 = 962072674304 */
 	REL_EQ(xp_flops_megatron(1, 2048, 1, 2048, 0), 962072674304.0, 1e-15);
