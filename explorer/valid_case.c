@@ -563,7 +563,7 @@ int xp_kspec_parse(int argc, char **argv, int first, xp_kspec *ks, char *err, si
 			continue;
 		}
 		if (!strcmp(a, "--backward") || !strcmp(a, "--backward-only")) {
-			int want = a[10] ? 2 : 1;
+			int want = strcmp(a, "--backward-only") ? 1 : 2;
 			if (ks->backward && ks->backward != want) {
 				snprintf(err, errlen, "kernel: --backward (forward then backward) and --backward-only "
 				         "(the backward alone) exclude each other");
@@ -601,6 +601,11 @@ int xp_kspec_build(const char *home, const xp_kspec *ks, const char (*extra)[160
 	int dtype = ks->dtype;
 	if (arch_macs_per_clk(a, (arch_dtype)dtype) <= 0) {
 		snprintf(err, errlen, "%s has no %s matrix unit", a->name, arch_dtype_names[dtype]);
+		return -1;
+	}
+	if (strcmp(ks->op, "attention") && (ks->backward || ks->causal)) {
+		snprintf(err, errlen, "--%s applies to --op attention only, not --op %s",
+		         ks->causal ? "causal" : ks->backward == 2 ? "backward-only" : "backward", ks->op);
 		return -1;
 	}
 	memset(op, 0, sizeof *op);

@@ -434,6 +434,10 @@ START_TEST(backward_only_times_the_backward_alone)
 	snprintf(a, sizeof a, base, "--backward --backward-only");
 	ck_assert_int_ne(t_cli(a, out, sizeof out, err, sizeof err), 0);
 	ck_assert_msg(strstr(err, "exclude each other"), "%s", err);
+	/* and they mean nothing for another operator: an error, not ignored */
+	ck_assert_int_ne(t_cli("kernel --arch h100 --op gemm --m 64 --n 64 --k 64 --backward-only", out, sizeof out, err,
+	                       sizeof err), 0);
+	ck_assert_msg(strstr(err, "attention only"), "%s", err);
 }
 END_TEST
 
