@@ -501,8 +501,8 @@ int xp_kspec_parse(int argc, char **argv, int first, xp_kspec *ks, char *err, si
 			else if (!strcmp(a, "--op"))
 				snprintf(ks->op, sizeof ks->op, "%s", v);
 			else if (!strcmp(a, "--impl")) {
-				if (strcmp(v, "naive") && strcmp(v, "flash") && strcmp(v, "flash2")) {
-					snprintf(err, errlen, "--impl %s: expected naive, flash or flash2", v);
+				if (strcmp(v, "naive") && strcmp(v, "flash") && strcmp(v, "flash2") && strcmp(v, "mmha")) {
+					snprintf(err, errlen, "--impl %s: expected naive, flash, flash2 or mmha", v);
 					return -1;
 				}
 				snprintf(ks->impl, sizeof ks->impl, "%s", v);
@@ -648,7 +648,17 @@ int xp_kspec_build(const char *home, const xp_kspec *ks, const char (*extra)[160
 			pairs = (double)ks->seq * (kvseq - ks->seq) + (double)ks->seq * (ks->seq + 1) / 2.0;
 		double fwd = 4.0 * ks->batch * ks->heads * pairs * ks->head_dim;
 		op->flops = ks->backward == 1 ? 3.5 * fwd : ks->backward == 2 ? 2.5 * fwd : fwd;
-		*attn_impl = !strcmp(ks->impl, "naive") ? ATTN_NAIVE : !strcmp(ks->impl, "flash2") ? ATTN_FLASH2 : ATTN_FLASH;
+		/* mmha is an inference kernel (TensorRT-LLM's generation attention;
+		 * prompts take its fused FMHA): there is no backward to time */
+		if (!strcmp(ks->impl, "mmha") && ks->backward) {
+			snprintf(err, errlen, "--impl mmha has no backward (an inference kernel): drop --%s",
+			         ks->backward == 2 ? "backward-only" : "backward");
+			return -1;
+		}
+		*attn_impl = !strcmp(ks->impl, "naive")  ? ATTN_NAIVE
+		             : !strcmp(ks->impl, "flash2") ? ATTN_FLASH2
+		             : !strcmp(ks->impl, "mmha")   ? ATTN_MMHA
+		                                           : ATTN_FLASH;
 	} else if (!strcmp(o, "norm") || !strcmp(o, "softmax") || !strcmp(o, "elementwise")) {
 		if (!ks->m || !ks->n) {
 			snprintf(err, errlen, "--op %s needs --m and --n", o);

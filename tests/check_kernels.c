@@ -576,6 +576,49 @@ START_TEST(mmha_reads_the_cache_once_per_query_head)
 }
 END_TEST
 
+START_TEST(kernel_impl_mmha_times_generation_attention)
+{
+	/* codesim kernel --impl mmha reaches the per-query-head kernel.  Batch 64,
+	 * 64 query heads on 8 KV heads, 4096 cached positions, d 128, fp16, on
+	 * an H100: each KV head's cache is 4096 x 128 x 2 x 2 B = 2 MiB, and a
+	 * wave (132 SMs x 2 blocks) spans the 8 query-head blocks of 34 KV
+	 * heads, 68 MiB, more than the 47.7 MiB L2: every query head reads its
+	 * KV head's cache from memory, 8x the unique 1.07 GB.  Flash decoding
+	 * reads it once.  A prompt (--seq 512) takes the fused FMHA either way. */
+	static char out[1 << 16], err[4096];
+	const char *dec = "kernel --arch h100 --op attention --batch 64 --heads 64 --kv-heads 8 --seq 1 "
+	                  "--kv-seq 4096 --head-dim 128 --dtype fp16 --json --impl %s";
+	double kv_unique = 64.0 * 8 * 4096 * 128 * 2 * 2, bytes[2], t[2];
+	static const char *impl[2] = {"flash", "mmha"};
+	char a[512];
+	for (int i = 0; i < 2; i++) {
+		snprintf(a, sizeof a, dec, impl[i]);
+		ck_assert_int_eq(t_cli(a, out, sizeof out, err, sizeof err), 0);
+		bytes[i] = t_json_num(out, "hbm_bytes");
+		t[i] = t_json_num(out, "time_s");
+		/* no kernel beats the memory system */
+		ck_assert_msg(t[i] >= bytes[i] / t_json_num(out, "peak_bw"), "%s %.4g s for %.4g B", impl[i], t[i], bytes[i]);
+		if (i)
+			ck_assert_msg(strstr(out, "\"tiling\":\"mmha "), "%s", out);
+	}
+	ck_assert_msg(fabs(bytes[0] / kv_unique - 1) < 0.02, "flash reads %.4g B, cache %.4g B", bytes[0], kv_unique);
+	ck_assert_msg(fabs(bytes[1] / (8 * kv_unique) - 1) < 0.01, "mmha reads %.4g B, 8 x cache %.4g B", bytes[1],
+	              8 * kv_unique);
+	const char *pre = "kernel --arch h100 --op attention --batch 2 --heads 32 --seq 512 --head-dim 128 "
+	                  "--causal --dtype fp16 --json --impl %s";
+	for (int i = 0; i < 2; i++) {
+		snprintf(a, sizeof a, pre, impl[i]);
+		ck_assert_int_eq(t_cli(a, out, sizeof out, err, sizeof err), 0);
+		t[i] = t_json_num(out, "time_s");
+	}
+	ck_assert_msg(t[0] == t[1], "prompt: flash %.6g s, mmha %.6g s", t[0], t[1]);
+	/* an inference kernel has no backward: an error that says so */
+	snprintf(a, sizeof a, pre, "mmha --backward-only");
+	ck_assert_int_ne(t_cli(a, out, sizeof out, err, sizeof err), 0);
+	ck_assert_msg(strstr(err, "no backward"), "%s", err);
+}
+END_TEST
+
 START_TEST(packed_qkv_naive_attention_copies_and_stacks)
 {
 	/* q, k, v packed in one [B, S, 3, H, D] tensor (the FlashAttention
@@ -847,6 +890,7 @@ Suite *suite_kernels(void)
 	tcase_add_test(tc, flash_backward_has_its_two_passes);
 	tcase_add_test(tc, flash2_backward_is_bound_by_shared_memory);
 	tcase_add_test(tc, backward_only_times_the_backward_alone);
+	tcase_add_test(tc, kernel_impl_mmha_times_generation_attention);
 	tcase_add_test(tc, eager_softmax_gradient_is_two_kernels);
 	tcase_add_test(tc, long_row_softmax_is_instruction_bound);
 	tcase_add_test(tc, two_pass_norm_rereads_rows_past_l2);
