@@ -817,6 +817,8 @@ static int foldable(const wl_op *op, int fusion)
 {
 	if (op->kind == OP_NORM)
 		return fusion == FUSE_MEGAKERNEL;
+	if (op->fold < 0)
+		return 0;
 	return op->kind == OP_ELEM || op->kind == OP_ROUTE;
 }
 
@@ -824,6 +826,29 @@ static int foldable(const wl_op *op, int fusion)
 static int hosts_folds(const wl_op *op, int fusion)
 {
 	return op->kind == OP_GEMM || op->kind == OP_ATTN || (op->kind == OP_NORM && fusion == FUSE_COMPILER);
+}
+
+/* One stage-to-stage transfer of a micro-batch's activations (or their
+ * gradients).  Over scale-up links when the neighbouring stage shares the
+ * node, else over each chip's network link; split over the tensor-parallel
+ * ranks, each sends its share and the receivers all-gather the rest over
+ * scale-up (Megatron-LM's scatter-gather: p2p_communication.py
+ * split_tensor_into_1d_equal_chunks / gather_split_1d_tensor). */
+static double p2p_time(const arch_t *a, const wl_graph *g)
+{
+	double bytes = g->p2p_bytes;
+	double up_bw = a->system.scaleup_bandwidth_GBps * 1e9 * a->system.scaleup_efficiency;
+	double out_bw = a->system.scaleout_bandwidth_GBps * 1e9 * a->system.scaleout_efficiency;
+	double up_lat = a->system.scaleup_latency_us * 1e-6, out_lat = a->system.scaleout_latency_us * 1e-6;
+	if (bytes <= 0 || (up_bw <= 0 && out_bw <= 0))
+		return 0;
+	if (!g->p2p_scaleout || out_bw <= 0)
+		return bytes / (up_bw > 0 ? up_bw : out_bw) + (up_bw > 0 ? up_lat : out_lat);
+	int k = g->p2p_split > 1 ? g->p2p_split : 1;
+	double t = bytes / k / out_bw + out_lat;
+	if (k > 1 && up_bw > 0)
+		t += (k - 1.0) / k * bytes / up_bw + up_lat;
+	return t;
 }
 
 int kern_lower(const arch_t *a, const wl_graph *g, int fusion, kern_program *kp, char *err, size_t errlen)
@@ -835,8 +860,8 @@ int kern_lower(const arch_t *a, const wl_graph *g, int fusion, kern_program *kp,
 	p->vpp = g->vpp;
 	p->n_micro = g->n_micro;
 	p->steady = g->steady;
-	double up_bw = a->system.scaleup_bandwidth_GBps * 1e9 * a->system.scaleup_efficiency;
-	p->p2p_s = g->p2p_bytes > 0 && up_bw > 0 ? g->p2p_bytes / up_bw + a->system.scaleup_latency_us * 1e-6 : 0;
+	p->p2p_s = p2p_time(a, g);
+	p->p2p_blocking = g->p2p_blocking;
 	kp->cap_s = g->nsegs;
 	p->segs = calloc((size_t)(g->nsegs ? g->nsegs : 1), sizeof *p->segs);
 	memo_entry *memo = NULL;
@@ -862,6 +887,12 @@ int kern_lower(const arch_t *a, const wl_graph *g, int fusion, kern_program *kp,
 		for (int i = ws->first; i < ws->first + ws->n; i++) {
 			const wl_op *op = &g->ops[i];
 			wl_op o = *op;
+			/* a library epilogue (fold > 0) joins the kernel before it under
+			 * any policy */
+			if (op->fold > 0 && last_host >= 0 && last_host == p->nkernels - 1) {
+				saved += fold_into(a, &p->kernels[last_host], &kp->info[last_host], op);
+				continue;
+			}
 			/* eager never fuses; the others fold vector ops into a host */
 			if (fusion != FUSE_EAGER && foldable(op, fusion)) {
 				if (last_host >= 0 && last_host == p->nkernels - 1) {

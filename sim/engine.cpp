@@ -248,7 +248,16 @@ struct Engine : sc_module {
 			pipe = std::max(m * fwd, pp * fwd + (pp - 1) * p->p2p_s);
 			bubble = 1.0 - m * fwd / pipe;
 		} else if (fwd + bwd > 0) {
-			sim_pipeline_time(p->pp, p->vpp, p->n_micro, fwd, bwd, p->p2p_s, &pipe, &bubble);
+			double edge = p->p2p_s;
+			if (p->p2p_blocking && pp > 1) {
+				// the sender is busy until its transfer lands: each model
+				// chunk's forward and backward end with one, and the
+				// receiver can start as soon as it does
+				fwd += std::max(1, p->vpp) * p->p2p_s;
+				bwd += std::max(1, p->vpp) * p->p2p_s;
+				edge = 0;
+			}
+			sim_pipeline_time(p->pp, p->vpp, p->n_micro, fwd, bwd, edge, &pipe, &bubble);
 		}
 		st->token_latency_s = pp * fwd + (pp - 1) * p->p2p_s;
 		st->pipeline_s = pipe;

@@ -90,6 +90,9 @@ typedef struct {
 	/* pipeline schedule (1F1B, interleaved by vpp) */
 	int pp, vpp, n_micro;
 	double p2p_s;             /* stage-to-stage activation transfer per micro-batch */
+	int p2p_blocking;         /* the stages wait for their transfers: each forward and
+	                           * backward of a model chunk ends with one (Megatron-LM
+	                           * 2021's synchronous send/recv) */
 	int steady;               /* decode in steady state: micro-batches cycle through
 	                           * the pipeline token after token (no fill or drain) */
 } sim_program;

@@ -358,6 +358,109 @@ START_TEST(ring_latency_and_zero3_per_weight_collectives)
 }
 END_TEST
 
+/* Sum count x field over the kernels of a run's JSON whose name starts with
+ * `prefix`; *n gets the instance count. */
+static double kernels_sum(const char *json, const char *prefix, const char *field, double *n)
+{
+	double sum = 0, cnt = 0;
+	char key[32];
+	snprintf(key, sizeof key, "\"%s\":", field);
+	size_t pl = strlen(prefix);
+	for (const char *p = strstr(json, "\"kernels\""); p && (p = strstr(p, "{\"name\":\"")) != NULL;) {
+		p += 9;
+		if (strncmp(p, prefix, pl))
+			continue;
+		const char *c = strstr(p, "\"count\":"), *f = strstr(p, key);
+		ck_assert(c && f);
+		double k = atof(c + 8);
+		cnt += k;
+		sum += k * atof(f + strlen(key));
+	}
+	if (n)
+		*n = cnt;
+	return sum;
+}
+
+START_TEST(gradient_accumulation_per_micro_batch)
+{
+	/* 2 layers (qkv 1024x3072, o 1024x1024, up 1024x4096, down 4096x1024:
+	 * 12,582,912 weights each) and a 32000 x 1024 head: 57,933,824 weights.
+	 * Batch 8 in micro-batches of 2 is 4 micro-batches; under eager PyTorch
+	 * each adds its weight gradients into the 16-bit accumulator with a
+	 * kernel of its own: 9 kernels a micro-batch, 2 B read of the new
+	 * gradient, 2 B read and 2 B written of the accumulator per weight. */
+	const char *base = "run --arch a100 --model gpt3-175b -s model.n_layers=2 -s model.d_model=1024 "
+	                   "-s model.n_heads=16 -s model.n_kv_heads=16 -s model.head_dim=64 -s model.d_ff=4096 "
+	                   "-s model.vocab=32000 --phase train --seq 512 --micro-batch 2 --fusion eager --json";
+	const double weights = 57933824.0, peak = 2039e9;   /* a100 HBM, the preset's figure */
+	char args[1024];
+	double n, bytes, t;
+	snprintf(args, sizeof args, "%s --batch 8 --chips 1", base);
+	ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
+	double add = t_json_num(out, "time_s");
+	bytes = kernels_sum(out, "grad-accum", "bytes", &n);
+	t = kernels_sum(out, "grad-accum", "time_s", NULL);
+	ck_assert_msg(n == 4 * 9, "%g accumulations", n);
+	ck_assert_msg(fabs(bytes / (4 * 6 * weights) - 1) < 1e-9, "%.6g B accumulated", bytes);
+	ck_assert_msg(t >= bytes / peak, "accumulation %.4g s, faster than HBM allows (%.4g s)", t, bytes / peak);
+
+	/* fused into the weight-gradient GEMM (beta = 1): no kernel of its own,
+	 * the GEMM reads the accumulator in its epilogue; the step saves at
+	 * least the new gradient's write and read and the separate write */
+	snprintf(args, sizeof args, "%s --batch 8 --chips 1 -s run.grad_accum=fused", base);
+	ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
+	kernels_sum(out, "grad-accum", "bytes", &n);
+	ck_assert_msg(n == 0, "%g separate accumulations when fused", n);
+	double fused = t_json_num(out, "time_s");
+	ck_assert_msg(add - fused >= 4 * 4 * weights / peak, "fused saves %.4g s", add - fused);
+
+	/* one micro-batch per step: nothing to accumulate */
+	snprintf(args, sizeof args, "%s --batch 2 --chips 1", base);
+	ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
+	kernels_sum(out, "grad-accum", "bytes", &n);
+	ck_assert_msg(n == 0, "%g accumulations with one micro-batch", n);
+	/* ZeRO-3 reduce-scatters each gradient as it is computed */
+	snprintf(args, sizeof args, "%s --batch 8 --chips 2 --dp 2 --zero 3", base);
+	ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
+	kernels_sum(out, "grad-accum", "bytes", &n);
+	ck_assert_msg(n == 0, "%g accumulations under ZeRO-3", n);
+}
+END_TEST
+
+START_TEST(pipeline_transfers_block_and_cross_the_network)
+{
+	/* One micro-batch through 2 stages of tp 8 on DGX A100s: the stages are
+	 * on different nodes.  Each transfer is 2048 x 4096 x 2 B = 16 MiB, split
+	 * over the 8 tensor-parallel ranks: 2 MiB on each rank's InfiniBand link
+	 * (25 GB/s x 0.90, 9.6 us a step) then an all-gather of the other 7/8
+	 * over NVLink (300 GB/s x 0.68, 3.4 us): 178.17 us.  Blocking (Megatron-LM
+	 * 2021: run.overlap = 0) the sender waits for it after its forward and
+	 * after its backward: 2 transfers more on the critical path than when
+	 * they only delay the receiver. */
+	const char *base = "run --arch a100 --model gpt3-175b -s model.n_layers=4 -s model.d_model=4096 "
+	                   "-s model.n_heads=32 -s model.n_kv_heads=32 -s model.head_dim=128 -s model.d_ff=16384 "
+	                   "-s model.vocab=32000 --phase train --batch 1 --seq 2048 --micro-batch 1 --pp 2 --dp 1 "
+	                   "--zero 0 --fusion eager --json";
+	const double mib16 = 2048.0 * 4096 * 2;
+	const double net = mib16 / 8 / (25e9 * 0.90) + 9.6e-6 + 7.0 / 8 * mib16 / (300e9 * 0.68) + 3.4e-6;
+	const double nvl = mib16 / (300e9 * 0.68) + 3.4e-6;
+	struct {
+		const char *where;
+		double e;
+	} c[2] = {{"--tp 8 --chips 16", net}, {"--tp 2 --chips 4", nvl}};   /* tp 2: both stages on one node */
+	for (int i = 0; i < 2; i++) {
+		double t[2];
+		for (int ov = 0; ov < 2; ov++) {
+			char args[1024];
+			snprintf(args, sizeof args, "%s %s -s run.overlap=%d", base, c[i].where, ov);
+			t[ov] = cli_num(args, "time_s");
+		}
+		ck_assert_msg(fabs((t[0] - t[1]) / (2 * c[i].e) - 1) < 1e-3, "%s: blocking adds %.6g s, expected 2 x %.6g",
+		              c[i].where, t[0] - t[1], c[i].e);
+	}
+}
+END_TEST
+
 Suite *suite_workloads(void)
 {
 	Suite *s = suite_create("workloads");
@@ -373,6 +476,8 @@ Suite *suite_workloads(void)
 	tcase_add_test(tc, moe_reads_active_experts_and_busiest_sets_pace);
 	tcase_add_test(tc, serve_composes_prefill_and_decode);
 	tcase_add_test(tc, every_model_every_phase);
+	tcase_add_test(tc, gradient_accumulation_per_micro_batch);
+	tcase_add_test(tc, pipeline_transfers_block_and_cross_the_network);
 	suite_add_tcase(s, tc);
 	return s;
 }

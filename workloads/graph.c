@@ -30,6 +30,8 @@ typedef struct {
 	int in_bwd;      /* building backward ops (bias grads are reductions in dW) */
 	int z3;          /* ZeRO-3 over dp > 1: weights are gathered before use */
 	int dp;
+	int accum;       /* wl_grad_accum resolved (GACC_AUTO: none): weight gradients are
+	                  * accumulated over the step's micro-batches */
 } bld;
 
 static wl_op *add_op(bld *b, int kind, int cls, const char *name)
@@ -423,6 +425,26 @@ static void layer_fwd(bld *b, long mb, long q, long kv, int moe, double train_to
 
 /* Backward of the ops [first, last) just built: per GEMM a data-gradient and
  * a weight-gradient GEMM, attention backward, element-wise twice the traffic. */
+/* A micro-batch's weight gradient added into the step's accumulated one:
+ * read the new gradient and the 16-bit accumulator, write it back (the
+ * optimizer reads 16-bit gradients too).  As its own kernel (add) it costs
+ * all three; fused, the dW GEMM's epilogue reads the accumulator and writes
+ * in place of its own output, so only that read remains (it is folded into
+ * the GEMM like any element-wise op: bytes_ext). */
+static void grad_accum(bld *b, double elems)
+{
+	if (b->accum == GACC_AUTO)
+		return;
+	int n0 = b->g->nops;
+	vec(b, OP_ELEM, CLS_ELEM, "grad-accum", elems, 2 * elems, elems, elems, 1);
+	if (b->g->nops == n0)
+		return;
+	wl_op *op = &b->g->ops[n0];
+	op->bytes_in = 4.0 * elems;   /* the new gradient and the accumulator */
+	op->bytes_ext = op->bytes_out = 2.0 * elems;
+	op->fold = b->accum == GACC_ADD ? -1 : 1;
+}
+
 static void layer_bwd_from(bld *b, int first, int last)
 {
 	b->in_bwd = 1;
@@ -450,6 +472,7 @@ static void layer_bwd_from(bld *b, int first, int last)
 					snprintf(nm, sizeof nm, "zero3-reduce-scatter(%.20s)", o.name);
 					comm_dp(b, nm, COLL_REDUCESCATTER, (double)o.n * o.k * o.batch * 2, 1);
 				}
+				grad_accum(b, (double)o.n * o.k * o.batch);
 			}
 			break;
 		case OP_ATTN:
@@ -629,7 +652,7 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 	 * dequantize(..., self.dtype) -> multiply_gather); its all-reduce plugin
 	 * then reduces that 16-bit tensor. */
 	double eb0 = arch_dtype_bytes((arch_dtype)sc.dtype);
-	bld b = {g, a, m, &sc, eb0, eb0 < 2 ? 2 : eb0, sc.tp, 0, 0, 0, 1};
+	bld b = {g, a, m, &sc, eb0, eb0 < 2 ? 2 : eb0, sc.tp, 0, 0, 0, 1, GACC_AUTO};
 	g->chips = sc.chips, g->tp = sc.tp, g->pp = sc.pp, g->dp = sc.dp, g->ep = sc.ep, g->vpp = sc.vpp;
 	g->feasible = 1;
 	g->attn_impl = wl_attn_impl_of(&sc);
@@ -666,6 +689,11 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 		if (sc.zero >= 3 && sc.dp > 1) {
 			b.z3 = 1;
 		}
+		/* several micro-batches: their weight gradients are summed (ZeRO-3
+		 * reduce-scatters each one as computed and sums only its shard) */
+		if (g->n_micro > 1 && !b.z3)
+			b.accum = sc.grad_accum != GACC_AUTO ? sc.grad_accum
+			          : sc.fusion == FUSE_EAGER ? GACC_ADD : GACC_FUSED;
 		/* forward of one micro-batch through the stage */
 		if (begin_seg(&b, "embed", ROLE_FWD, 1))
 			goto oom;
@@ -750,6 +778,14 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 			end_seg(&b);
 		}
 		g->p2p_bytes = pp > 1 ? (double)T * d * b.aeb : 0;
+		/* Megatron-LM's rank order puts tensor-parallel ranks together and
+		 * the next stage tp*dp ranks on (mpu/initialize.py); it splits each
+		 * transfer over the tp ranks and, before 2022, waits for it
+		 * (p2p_communication.py: batch_isend_irecv, then
+		 * torch.cuda.synchronize()): run.overlap = 0 */
+		g->p2p_scaleout = (long)sc.tp * sc.dp >= a->system.chips_per_node;
+		g->p2p_split = sc.tp;
+		g->p2p_blocking = !sc.overlap;
 		double tokens = (double)sc.batch * S;
 		g->tokens = tokens;
 		g->model_flops = 6.0 * N_mm * tokens + 12.0 * L * h * hd * (double)S * tokens;

@@ -13,6 +13,7 @@ const char *const wl_phase_names[] = {"train", "prefill", "decode", "serve", NUL
 const char *const wl_fusion_names[] = {"eager", "compiler", "megakernel", NULL};
 const char *const wl_recompute_names[] = {"none", "selective", "full", NULL};
 const char *const wl_kv_cache_names[] = {"16bit", "fp8", NULL};
+const char *const wl_grad_accum_names[] = {"auto", "add", "fused", NULL};
 const char *const wl_op_kind_names[] = {"gemm", "attention", "norm", "elementwise", "softmax",
                                         "embedding", "optimizer", "route", "collective", "copy", NULL};
 const char *const wl_class_names[] = {"gemm", "attention", "norm", "elementwise", "comm", "other", NULL};
@@ -109,6 +110,13 @@ const cfg_key wl_run_keys[] = {
 	   "torch.full and torch.triu, cast, and added: the FlashAttention benchmark, flash_attn SelfAttention) | "
 	   "where (torch.where with a stored boolean mask: Hugging Face GPT-2) | fused (inside the softmax kernel: "
 	   "Megatron-LM's FusedScaleMaskSoftmax)"),
+	RE("grad_accum", grad_accum, wl_grad_accum_names, GACC_AUTO,
+	   "train with several micro-batches per step: how each micro-batch's weight gradients are added into "
+	   "the accumulated ones: add (an element-wise kernel per weight and micro-batch reading the new "
+	   "gradient and the 16-bit accumulator and writing it back: PyTorch's AccumulateGrad, Megatron-LM's "
+	   "main_grad hook) | fused (the weight-gradient GEMM accumulates in place, beta = 1, reading the "
+	   "accumulator in its epilogue: Megatron-LM --gradient-accumulation-fusion, XLA) | auto (default: add "
+	   "under --fusion eager, else fused)"),
 };
 const size_t wl_run_nkeys = sizeof wl_run_keys / sizeof wl_run_keys[0];
 

@@ -90,7 +90,16 @@ typedef struct {
 	int stream_k;          /* the GEMM library may decompose a GEMM stream-K */
 	int kv_cache;          /* wl_kv_cache: element format of the inference KV cache */
 	int causal_mask;       /* wl_causal_mask: how eager naive attention applies the causal mask */
+	int grad_accum;        /* wl_grad_accum: how micro-batch weight gradients are accumulated */
 } wl_scenario;
+
+/* How a training step with several micro-batches accumulates their weight
+ * gradients: auto (add under eager fusion, else fused), add (a kernel of its
+ * own per weight and micro-batch: PyTorch's AccumulateGrad, Megatron-LM's
+ * main_grad hook), fused (the dW GEMM accumulates in place, beta = 1:
+ * Megatron-LM --gradient-accumulation-fusion, XLA's output fusion). */
+typedef enum { GACC_AUTO, GACC_ADD, GACC_FUSED } wl_grad_accum;
+extern const char *const wl_grad_accum_names[];
 
 /* How eager framework code applies a causal mask to the score matrix:
  * add a q x kv mask tensor built per call in fp32 and cast (the
@@ -168,6 +177,9 @@ typedef struct {
 	double comm_bytes;    /* payload per chip */
 	int group;            /* chips in the group */
 	int local;            /* members of the group per node (0: packed, as many as fit) */
+	int fold;             /* element-wise op: 0 as the fusion policy decides, -1 never folded
+	                       * (a kernel of its own), 1 always folded into the kernel before
+	                       * it (a GEMM epilogue the library provides: run.grad_accum) */
 	int fwd_only;         /* the backward does not mirror it (it emits its own: ZeRO-3
 	                       * gathers, a collective's copies) */
 	int scaleout;         /* group spans nodes: hierarchical */
@@ -209,6 +221,11 @@ typedef struct {
 	char reason[256];
 	/* pipeline: bytes sent between stages per micro-batch */
 	double p2p_bytes;
+	int p2p_split;        /* each of this many tensor-parallel ranks sends its share over its
+	                       * own link and the receivers all-gather it (Megatron-LM's
+	                       * scatter-gather optimization); 1: every rank sends it all */
+	int p2p_scaleout;     /* neighbouring stages sit on different nodes */
+	int p2p_blocking;     /* the stage waits for its sends and receives (no overlap) */
 	int attn_impl;        /* wl_attn_impl of the scenario */
 	int steady;           /* decode: the pipeline stays full from token to token */
 } wl_graph;
