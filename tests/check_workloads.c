@@ -436,19 +436,25 @@ START_TEST(pipeline_transfers_block_and_cross_the_network)
 	 * over NVLink (300 GB/s x 0.68, 3.4 us): 178.17 us.  Blocking (Megatron-LM
 	 * 2021: run.overlap = 0) the sender waits for it after its forward and
 	 * after its backward: 2 transfers more on the critical path than when
-	 * they only delay the receiver. */
+	 * they only delay the receiver (with one micro-batch, whatever the
+	 * number of stages: 2p transfers against 2(p-1)). */
 	const char *base = "run --arch a100 --model gpt3-175b -s model.n_layers=4 -s model.d_model=4096 "
 	                   "-s model.n_heads=32 -s model.n_kv_heads=32 -s model.head_dim=128 -s model.d_ff=16384 "
-	                   "-s model.vocab=32000 --phase train --batch 1 --seq 2048 --micro-batch 1 --pp 2 --dp 1 "
+	                   "-s model.vocab=32000 --phase train --batch 1 --seq 2048 --micro-batch 1 --dp 1 "
 	                   "--zero 0 --fusion eager --json";
 	const double mib16 = 2048.0 * 4096 * 2;
 	const double net = mib16 / 8 / (25e9 * 0.90) + 9.6e-6 + 7.0 / 8 * mib16 / (300e9 * 0.68) + 3.4e-6;
 	const double nvl = mib16 / (300e9 * 0.68) + 3.4e-6;
+	/* 4 stages of tp 4 span two nodes: the boundary between stages 2 and 3
+	 * crosses the network, each rank sending a quarter */
+	const double net4 = mib16 / 4 / (25e9 * 0.90) + 9.6e-6 + 3.0 / 4 * mib16 / (300e9 * 0.68) + 3.4e-6;
 	struct {
 		const char *where;
 		double e;
-	} c[2] = {{"--tp 8 --chips 16", net}, {"--tp 2 --chips 4", nvl}};   /* tp 2: both stages on one node */
-	for (int i = 0; i < 2; i++) {
+	} c[3] = {{"--tp 8 --pp 2 --chips 16", net},
+	          {"--tp 2 --pp 2 --chips 4", nvl},   /* both stages on one node */
+	          {"--tp 4 --pp 4 --chips 16", net4}};
+	for (int i = 0; i < 3; i++) {
 		double t[2];
 		for (int ov = 0; ov < 2; ov++) {
 			char args[1024];

@@ -779,11 +779,13 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 		}
 		g->p2p_bytes = pp > 1 ? (double)T * d * b.aeb : 0;
 		/* Megatron-LM's rank order puts tensor-parallel ranks together and
-		 * the next stage tp*dp ranks on (mpu/initialize.py); it splits each
-		 * transfer over the tp ranks and, before 2022, waits for it
-		 * (p2p_communication.py: batch_isend_irecv, then
+		 * the next stage tp*dp ranks on (mpu/initialize.py), so once the
+		 * pipeline spans nodes some stage boundary crosses the network,
+		 * and in lockstep 1F1B the slowest boundary sets the pace.  It
+		 * splits each transfer over the tp ranks and, before 2022, waits
+		 * for it (p2p_communication.py: batch_isend_irecv, then
 		 * torch.cuda.synchronize()): run.overlap = 0 */
-		g->p2p_scaleout = (long)sc.tp * sc.dp >= a->system.chips_per_node;
+		g->p2p_scaleout = (long)sc.tp * sc.dp * pp > a->system.chips_per_node;
 		g->p2p_split = sc.tp;
 		g->p2p_blocking = !sc.overlap;
 		double tokens = (double)sc.batch * S;
