@@ -423,8 +423,6 @@ static void layer_fwd(bld *b, long mb, long q, long kv, int moe, double train_to
 	vec(b, OP_ELEM, CLS_ELEM, "residual-ffn", T * d, 2 * T * d, T * d, T * d, 1);
 }
 
-/* Backward of the ops [first, last) just built: per GEMM a data-gradient and
- * a weight-gradient GEMM, attention backward, element-wise twice the traffic. */
 /* A micro-batch's weight gradient added into the step's accumulated one:
  * read the new gradient and the 16-bit accumulator, write it back (the
  * optimizer reads 16-bit gradients too).  As its own kernel (add) it costs
@@ -445,6 +443,8 @@ static void grad_accum(bld *b, double elems)
 	op->fold = b->accum == GACC_ADD ? -1 : 1;
 }
 
+/* Backward of the ops [first, last) just built: per GEMM a data-gradient and
+ * a weight-gradient GEMM, attention backward, element-wise twice the traffic. */
 static void layer_bwd_from(bld *b, int first, int last)
 {
 	b->in_bwd = 1;
