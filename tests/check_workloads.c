@@ -284,6 +284,29 @@ END_TEST
  * ZeRO-3 gathers each weight before each use and reduce-scatters each
  * weight's gradient; a framework that blocks on every gather (DeepSpeed
  * 2021) serializes all of it with compute. */
+/* Sum count x field over the kernels of a run's JSON whose name starts with
+ * `prefix`; *n gets the instance count. */
+static double kernels_sum(const char *json, const char *prefix, const char *field, double *n)
+{
+	double sum = 0, cnt = 0;
+	char key[32];
+	snprintf(key, sizeof key, "\"%s\":", field);
+	size_t pl = strlen(prefix);
+	for (const char *p = strstr(json, "\"kernels\""); p && (p = strstr(p, "{\"name\":\"")) != NULL;) {
+		p += 9;
+		if (strncmp(p, prefix, pl))
+			continue;
+		const char *c = strstr(p, "\"count\":"), *f = strstr(p, key);
+		ck_assert(c && f);
+		double k = atof(c + 8);
+		cnt += k;
+		sum += k * atof(f + strlen(key));
+	}
+	if (n)
+		*n = cnt;
+	return sum;
+}
+
 START_TEST(ring_latency_and_zero3_per_weight_collectives)
 {
 	/* 1536 ranks on 192 DGX-A100 nodes, a payload too small to matter: the
@@ -317,20 +340,10 @@ START_TEST(ring_latency_and_zero3_per_weight_collectives)
 		step[ov] = t_json_num(out, "time_s");
 		/* walk the kernels: counts of the ZeRO-3 collectives, and the sum of
 		 * every kernel's time */
-		double gathers = 0, scatters = 0, sum = 0, comm = 0;
-		const char *p = strstr(out, "\"kernels\"");
-		ck_assert_ptr_nonnull(p);
-		while ((p = strstr(p, "{\"name\":\"")) != NULL) {
-			p += 9;
-			const char *c = strstr(p, "\"count\":"), *ts = strstr(p, "\"time_s\":");
-			ck_assert(c && ts);
-			double n = atof(c + 8), ti = atof(ts + 9);
-			sum += n * ti;
-			if (!strncmp(p, "zero3-allgather", 15))
-				gathers += n, comm += n * ti;
-			else if (!strncmp(p, "zero3-reduce-scatter", 20))
-				scatters += n, comm += n * ti;
-		}
+		double gathers, scatters;
+		double comm = kernels_sum(out, "zero3-allgather", "time_s", &gathers) +
+		              kernels_sum(out, "zero3-reduce-scatter", "time_s", &scatters);
+		double sum = kernels_sum(out, "", "time_s", NULL);
 		ck_assert_msg(gathers == 2 * 4 * 3 + 2, "%g gathers", gathers);
 		ck_assert_msg(scatters == 2 * 4 + 1, "%g reduce-scatters", scatters);
 		ck_assert(comm > 0.5 * sum);   /* 64 ranks on 8 nodes, a small model: latency-bound */
@@ -357,29 +370,6 @@ START_TEST(ring_latency_and_zero3_per_weight_collectives)
 	ck_assert_msg(lists - step[0] < 2240 * 20e-6, "copies add %.6g s", lists - step[0]);
 }
 END_TEST
-
-/* Sum count x field over the kernels of a run's JSON whose name starts with
- * `prefix`; *n gets the instance count. */
-static double kernels_sum(const char *json, const char *prefix, const char *field, double *n)
-{
-	double sum = 0, cnt = 0;
-	char key[32];
-	snprintf(key, sizeof key, "\"%s\":", field);
-	size_t pl = strlen(prefix);
-	for (const char *p = strstr(json, "\"kernels\""); p && (p = strstr(p, "{\"name\":\"")) != NULL;) {
-		p += 9;
-		if (strncmp(p, prefix, pl))
-			continue;
-		const char *c = strstr(p, "\"count\":"), *f = strstr(p, key);
-		ck_assert(c && f);
-		double k = atof(c + 8);
-		cnt += k;
-		sum += k * atof(f + strlen(key));
-	}
-	if (n)
-		*n = cnt;
-	return sum;
-}
 
 START_TEST(gradient_accumulation_per_micro_batch)
 {
