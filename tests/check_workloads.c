@@ -2,7 +2,9 @@
  * their closed forms, all-to-all grows with EP, the 1F1B bubble is
  * (p-1)/(m+p-1), memory fits or not as published, MoE reads only the active
  * experts and the busiest expert sets the pace, serving composes prefill and
- * decode, and every phase runs for every model preset. */
+ * decode, every phase runs for every model preset, micro-batches accumulate
+ * their weight gradients, and pipeline transfers block and cross the network
+ * as Megatron-LM 2021 ran them. */
 #include "tests.h"
 
 #include <math.h>
@@ -280,10 +282,6 @@ START_TEST(every_model_every_phase)
 }
 END_TEST
 
-/* A ring collective's latency grows with every rank of the group, and
- * ZeRO-3 gathers each weight before each use and reduce-scatters each
- * weight's gradient; a framework that blocks on every gather (DeepSpeed
- * 2021) serializes all of it with compute. */
 /* Sum count x field over the kernels of a run's JSON whose name starts with
  * `prefix`; *n gets the instance count. */
 static double kernels_sum(const char *json, const char *prefix, const char *field, double *n)
@@ -307,6 +305,10 @@ static double kernels_sum(const char *json, const char *prefix, const char *fiel
 	return sum;
 }
 
+/* A ring collective's latency grows with every rank of the group, and
+ * ZeRO-3 gathers each weight before each use and reduce-scatters each
+ * weight's gradient; a framework that blocks on every gather (DeepSpeed
+ * 2021) serializes all of it with compute. */
 START_TEST(ring_latency_and_zero3_per_weight_collectives)
 {
 	/* 1536 ranks on 192 DGX-A100 nodes, a payload too small to matter: the
@@ -435,7 +437,7 @@ START_TEST(pipeline_transfers_block_and_cross_the_network)
 	const double mib16 = 2048.0 * 4096 * 2;
 	const double net = mib16 / 8 / (25e9 * 0.90) + 9.6e-6 + 7.0 / 8 * mib16 / (300e9 * 0.68) + 3.4e-6;
 	const double nvl = mib16 / (300e9 * 0.68) + 3.4e-6;
-	/* 4 stages of tp 4 span two nodes: the boundary between stages 2 and 3
+	/* 4 stages of tp 4 span two nodes: the boundary between stages 1 and 2
 	 * crosses the network, each rank sending a quarter */
 	const double net4 = mib16 / 4 / (25e9 * 0.90) + 9.6e-6 + 3.0 / 4 * mib16 / (300e9 * 0.68) + 3.4e-6;
 	struct {
