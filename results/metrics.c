@@ -316,8 +316,10 @@ void res_print(FILE *f, const res_t *r, int verbose)
 		if (r->cls_flops[c] > 0 || r->cls_time_s[c] > 0)
 			fprintf(f, "  %-12s %9.2f%% %9.2f%%\n", wl_class_names[c], ft > 0 ? 100 * r->cls_flops[c] / ft : 0,
 			        tot > 0 ? 100 * r->cls_time_s[c] / tot : 0);
+	/* under eager only library epilogues fuse (run.grad_accum=fused) */
 	if (r->fusion_saved_bytes > 0)
-		fprintf(f, "  fusion (%s) kept %s of intermediates out of memory\n", wl_fusion_names[r->fusion],
+		fprintf(f, "  %s (%s) kept %s of intermediates out of memory\n",
+		        r->fusion == FUSE_EAGER ? "GEMM epilogues" : "fusion", wl_fusion_names[r->fusion],
 		        res_fmt_bytes(r->fusion_saved_bytes, b1, sizeof b1));
 	if (verbose) {
 		fprintf(f, "\n  %-26s %-12s %8s %11s %9s %10s %-8s %s\n", "kernel", "kind", "count", "time/inst",
