@@ -830,7 +830,8 @@ static int hosts_folds(const wl_op *op, int fusion)
 
 /* One stage-to-stage transfer of a micro-batch's activations (or their
  * gradients).  Over scale-up links when the neighbouring stage shares the
- * node, else over each chip's network link; split over the tensor-parallel
+ * node, else over each chip's network link (p2p_net: the share of the
+ * transfer paid at that cost); split over the tensor-parallel
  * ranks, each sends its share and the receivers all-gather the rest over
  * scale-up (Megatron-LM's scatter-gather: p2p_communication.py
  * split_tensor_into_1d_equal_chunks / gather_split_1d_tensor). */
@@ -842,13 +843,14 @@ static double p2p_time(const arch_t *a, const wl_graph *g)
 	double up_lat = a->system.scaleup_latency_us * 1e-6, out_lat = a->system.scaleout_latency_us * 1e-6;
 	if (bytes <= 0 || (up_bw <= 0 && out_bw <= 0))
 		return 0;
-	if (!g->p2p_scaleout || out_bw <= 0)
-		return bytes / (up_bw > 0 ? up_bw : out_bw) + (up_bw > 0 ? up_lat : out_lat);
+	double inside = bytes / (up_bw > 0 ? up_bw : out_bw) + (up_bw > 0 ? up_lat : out_lat);
+	if (g->p2p_net <= 0 || out_bw <= 0)
+		return inside;
 	int k = g->p2p_split > 1 ? g->p2p_split : 1;
-	double t = bytes / k / out_bw + out_lat;
+	double across = bytes / k / out_bw + out_lat;
 	if (k > 1 && up_bw > 0)
-		t += (k - 1.0) / k * bytes / up_bw + up_lat;
-	return t;
+		across += (k - 1.0) / k * bytes / up_bw + up_lat;
+	return g->p2p_net * across + (1 - g->p2p_net) * inside;
 }
 
 int kern_lower(const arch_t *a, const wl_graph *g, int fusion, kern_program *kp, char *err, size_t errlen)

@@ -456,6 +456,27 @@ START_TEST(pipeline_transfers_block_and_cross_the_network)
 		ck_assert_msg(fabs((t[0] - t[1]) / (2 * c[i].e) - 1) < 1e-3, "%s: blocking adds %.6g s, expected 2 x %.6g",
 		              c[i].where, t[0] - t[1], c[i].e);
 	}
+
+	/* A decode token passes every boundary in turn, each at its own link's
+	 * cost.  4 stages of tp 2 on H100s: one 4096-element fp16 hidden state,
+	 * 8192 B, takes 8192 / (450 GB/s x 0.82) + 1 us over NVLink and
+	 * 8192 / (50 GB/s x 0.90) + 2 us over InfiniBand, 1.160 us more.  With 8
+	 * chips a node no boundary crosses, with 4 the middle one, with 2 all
+	 * three: the token latency grows by 1 and 3 times that. */
+	const char *dec = "run --arch h100 --model llama3-8b --phase decode --batch 1 --chips 8 --tp 2 --pp 4 --json "
+	                  "-s arch.system.chips_per_node=%d";
+	const double more = 8192 / (50e9 * 0.90) + 2e-6 - (8192 / (450e9 * 0.82) + 1e-6);
+	double lat[3];
+	const int cpn[3] = {8, 4, 2};
+	for (int i = 0; i < 3; i++) {
+		char args[512];
+		snprintf(args, sizeof args, dec, cpn[i]);
+		lat[i] = cli_num(args, "token_latency_s");
+	}
+	ck_assert_msg(fabs((lat[1] - lat[0]) / more - 1) < 1e-3, "one crossing adds %.6g s, expected %.6g", lat[1] - lat[0],
+	              more);
+	ck_assert_msg(fabs((lat[2] - lat[0]) / (3 * more) - 1) < 1e-3, "three crossings add %.6g s, expected %.6g",
+	              lat[2] - lat[0], 3 * more);
 }
 END_TEST
 

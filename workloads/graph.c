@@ -634,6 +634,20 @@ static void sram_place(const arch_t *a, const wl_model *m, wl_scenario *sc)
 	}
 }
 
+/* Pipeline stage boundaries that cross nodes.  Megatron-LM's rank order
+ * (mpu/initialize.py) puts tensor-parallel ranks together and the next stage
+ * tp*dp ranks on: stage i holds ranks [i k, (i+1) k), k = tp*dp, so the
+ * boundary after it crosses when its last rank and the next stage's first
+ * sit on different nodes of chips_per_node. */
+static int boundaries_crossing(const arch_t *a, const wl_scenario *sc, int pp)
+{
+	long k = (long)sc->tp * sc->dp, cpn = a->system.chips_per_node > 0 ? a->system.chips_per_node : 1;
+	int n = 0;
+	for (int i = 0; i + 1 < pp; i++)
+		n += ((i + 1) * k - 1) / cpn != ((i + 1) * k) / cpn;
+	return n;
+}
+
 int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario *sc_in,
              char *err, size_t errlen)
 {
@@ -778,14 +792,12 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 			end_seg(&b);
 		}
 		g->p2p_bytes = pp > 1 ? (double)T * d * b.aeb : 0;
-		/* Megatron-LM's rank order puts tensor-parallel ranks together and
-		 * the next stage tp*dp ranks on (mpu/initialize.py), so once the
-		 * pipeline spans nodes some stage boundary crosses the network,
-		 * and in lockstep 1F1B the slowest boundary sets the pace.  It
-		 * splits each transfer over the tp ranks and, before 2022, waits
+		/* Once the pipeline spans nodes some stage boundary crosses the
+		 * network (boundaries_crossing), and in lockstep 1F1B the slowest
+		 * boundary sets the pace.  Megatron-LM splits each transfer over the tp ranks and, before 2022, waits
 		 * for it (p2p_communication.py: batch_isend_irecv, then
 		 * torch.cuda.synchronize()): run.overlap = 0 */
-		g->p2p_scaleout = (long)sc.tp * sc.dp * pp > a->system.chips_per_node;
+		g->p2p_net = boundaries_crossing(a, &sc, pp) > 0 ? 1 : 0;
 		g->p2p_split = sc.tp;
 		g->p2p_blocking = !sc.overlap;
 		double tokens = (double)sc.batch * S;
@@ -848,6 +860,12 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 			g->steps = sc.gen;
 		}
 		g->p2p_bytes = pp > 1 ? (double)B * q * d * b.aeb : 0;
+		/* the same placement as in training, but a token crosses every
+		 * boundary in turn, so each costs what its own link does; every
+		 * tensor-parallel rank sends its own full copy over its own link
+		 * (no scatter-gather) */
+		g->p2p_net = pp > 1 ? (double)boundaries_crossing(a, &sc, pp) / (pp - 1) : 0;
+		g->p2p_split = 1;
 		/* tokens and model FLOPs (inference: 2 per MAC of the needed work;
 		 * the head only where logits are computed: a prompt's last token) */
 		double attn_per_tok_ctx = 4.0 * L * h * hd;   /* per token per context position */

@@ -224,7 +224,10 @@ typedef struct {
 	int p2p_split;        /* each of this many tensor-parallel ranks sends its share over its
 	                       * own link and the receivers all-gather it (Megatron-LM's
 	                       * scatter-gather optimization); 1: every rank sends it all */
-	int p2p_scaleout;     /* neighbouring stages sit on different nodes */
+	double p2p_net;       /* share of the transfer time paid at the network's cost: 1 when
+	                       * the slowest boundary sets the pace (training's lockstep 1F1B)
+	                       * and one crosses nodes, else the share of the pp-1 stage
+	                       * boundaries that cross (a token passes them all in turn) */
 	int p2p_blocking;     /* the stage waits for its sends and receives (no overlap) */
 	int attn_impl;        /* wl_attn_impl of the scenario */
 	int steady;           /* decode: the pipeline stays full from token to token */
