@@ -33,7 +33,7 @@ TEST_OBJ := $(TEST_C:%.c=$(B)/%.o)
 BIN := codesim$(if $(SAN),-san)
 TESTBIN := tests/run_tests$(if $(SAN),-san)
 
-.PHONY: all deps build demo test bench validate asan clean
+.PHONY: all deps build demo test bench validate gpu-measure asan clean
 
 all: build
 
@@ -102,6 +102,11 @@ validate: deps
 	@./$(BIN) validate
 	@echo; echo "beyond the set (tests/validation/beyond.tsv: never fitted, no threshold):"
 	@./$(BIN) validate tests/validation/beyond.tsv
+
+# On a machine with an NVIDIA GPU and nvcc only (a lent device machine): time
+# GEMMs, memory bandwidth and launches (tests/gpu/README.md).  Not part of test.
+gpu-measure:
+	@sh tests/gpu/run.sh $(GPU_OUT)
 
 golden: deps
 	@$(MAKE) --no-print-directory build

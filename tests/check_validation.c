@@ -176,6 +176,47 @@ START_TEST(beyond_the_set_is_never_fitted)
 }
 END_TEST
 
+START_TEST(gpu_tool_rows_are_cases)
+{
+	/* tests/gpu/cases.awk turns gemm.cu's output into validation cases: only
+	 * the sustained timing, only chips a preset models (an H100 PCIe is not
+	 * the h100 SXM preset), in a file codesim validate loads.  A hand-written
+	 * gemm.cu output stands in for a GPU run. */
+	char in[96], out[96], cmd[1536], err[1024];
+	snprintf(in, sizeof in, "/tmp/codesim-gpuout-%d.tsv", (int)getpid());
+	snprintf(out, sizeof out, "/tmp/codesim-gpucases-%d.tsv", (int)getpid());
+	FILE *f = fopen(in, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("device\tdtype\tm\tn\tk\tlayout\tlabel\ttiming\tcalls\tus_per_call\ttflops\n"
+	      "NVIDIA H100 80GB HBM3\tbf16\t4096\t12288\t4096\tNT\tqkv\tburst\t10\t560.0\t736.3\n"
+	      "NVIDIA H100 80GB HBM3\tbf16\t4096\t12288\t4096\tNT\tqkv\tsustained\t900\t580.0\t710.9\n"
+	      "NVIDIA H100 PCIe\tbf16\t4096\t12288\t4096\tNT\tqkv\tsustained\t900\t800.0\t515.4\n",
+	      f);
+	fclose(f);
+	f = fopen(out, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("id\tcategory\targs\tmetric\tpublished\tsplit\tsource\tnotes\n", f);
+	fclose(f);
+	snprintf(cmd, sizeof cmd, "awk -F'\\t' -v day=2026-11-21 -f %s/tests/gpu/cases.awk %s >> %s", t_home(), in, out);
+	ck_assert_int_eq(system(cmd), 0);
+	xp_vset set;
+	ck_assert_msg(xp_vset_load(&set, out, err, sizeof err) == 0, "%s", err);
+	ck_assert_int_eq(set.n, 1);
+	const xp_vcase *c = &set.cases[0];
+	ck_assert_str_eq(c->id, "dev-2026-11-21-h100-gemm-bf16-4096x12288x4096-nt");
+	ck_assert_int_eq(c->category, VCAT_GEMM);
+	ck_assert_int_eq(c->metric, VM_TFLOPS);
+	ck_assert_int_eq(c->split, VSPLIT_HOLDOUT);
+	ck_assert_str_eq(c->arch, "h100");
+	ck_assert(fabs(c->published - 710.9) < 1e-9);
+	ck_assert_ptr_nonnull(strstr(c->args, "--m 4096 --n 12288 --k 4096 --dtype bf16"));
+	ck_assert_ptr_nonnull(strstr(c->source, "NVIDIA H100 80GB HBM3, 2026-11-21"));
+	xp_vset_free(&set);
+	unlink(in);
+	unlink(out);
+}
+END_TEST
+
 START_TEST(case_file_format)
 {
 	char path[64], err[1024], text[4096];
@@ -697,6 +738,7 @@ Suite *suite_validation(void)
 	tcase_add_test(tc, metric_conversions);
 	tcase_add_test(tc, case_file_format);
 	tcase_add_test(tc, beyond_the_set_is_never_fitted);
+	tcase_add_test(tc, gpu_tool_rows_are_cases);
 	tcase_add_test(tc, fast_subset_is_spread_and_deterministic);
 	tcase_add_test(tc, case_runs_what_the_cli_runs);
 	tcase_add_test(tc, failures_are_rows);
