@@ -26,14 +26,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CK(x)                                                                                  \
-	do {                                                                                       \
-		cudaError_t e_ = (x);                                                                  \
-		if (e_ != cudaSuccess) {                                                               \
-			fprintf(stderr, "gemm: %s:%d: %s\n", __FILE__, __LINE__, cudaGetErrorString(e_)); \
-			exit(1);                                                                           \
-		}                                                                                      \
-	} while (0)
+#define PROG "gemm"
+#include "check.h"
+
 #define CB(x)                                                                     \
 	do {                                                                          \
 		cublasStatus_t s_ = (x);                                                  \

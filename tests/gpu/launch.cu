@@ -17,14 +17,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-#define CK(x)                                                                                    \
-	do {                                                                                         \
-		cudaError_t e_ = (x);                                                                    \
-		if (e_ != cudaSuccess) {                                                                 \
-			fprintf(stderr, "launch: %s:%d: %s\n", __FILE__, __LINE__, cudaGetErrorString(e_)); \
-			exit(1);                                                                             \
-		}                                                                                        \
-	} while (0)
+#define PROG "launch"
+#include "check.h"
 
 __global__ void empty(void) {}
 

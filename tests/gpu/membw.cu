@@ -13,14 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define CK(x)                                                                                   \
-	do {                                                                                        \
-		cudaError_t e_ = (x);                                                                   \
-		if (e_ != cudaSuccess) {                                                                \
-			fprintf(stderr, "membw: %s:%d: %s\n", __FILE__, __LINE__, cudaGetErrorString(e_)); \
-			exit(1);                                                                            \
-		}                                                                                       \
-	} while (0)
+#define PROG "membw"
+#include "check.h"
 
 __global__ void triad(float4 *a, const float4 *b, const float4 *c, float s, size_t n)
 {
