@@ -3,8 +3,8 @@
  * (p-1)/(m+p-1), memory fits or not as published, MoE reads only the active
  * experts and the busiest expert sets the pace, serving composes prefill and
  * decode, every phase runs for every model preset, micro-batches accumulate
- * their weight gradients, and pipeline transfers block and cross the network
- * as Megatron-LM 2021 ran them. */
+ * their weight gradients (in fp32 for bf16), and pipeline transfers block and
+ * cross the network as Megatron-LM 2021 ran them. */
 #include "tests.h"
 
 #include <math.h>
@@ -378,9 +378,10 @@ START_TEST(gradient_accumulation_per_micro_batch)
 	/* 2 layers (qkv 1024x3072, o 1024x1024, up 1024x4096, down 4096x1024:
 	 * 12,582,912 weights each) and a 32000 x 1024 head: 57,933,824 weights.
 	 * Batch 8 in micro-batches of 2 is 4 micro-batches; under eager PyTorch
-	 * each adds its weight gradients into the 16-bit accumulator with a
-	 * kernel of its own: 9 kernels a micro-batch, 2 B read of the new
-	 * gradient, 2 B read and 2 B written of the accumulator per weight. */
+	 * each adds its weight gradients into the accumulator with a kernel of
+	 * its own: 9 kernels a micro-batch, 2 B read of the new gradient, then
+	 * the accumulator read and written: fp32 in bf16 (run.grad_dtype=auto,
+	 * Megatron-LM's rule), 4 + 4 B, so 10 B per weight; 6 B in 16 bits. */
 	const char *base = "run --arch a100 --model gpt3-175b -s model.n_layers=2 -s model.d_model=1024 "
 	                   "-s model.n_heads=16 -s model.n_kv_heads=16 -s model.head_dim=64 -s model.d_ff=4096 "
 	                   "-s model.vocab=32000 --phase train --seq 512 --micro-batch 2 --fusion eager --json";
@@ -393,12 +394,22 @@ START_TEST(gradient_accumulation_per_micro_batch)
 	bytes = kernels_sum(out, "grad-accum", "bytes", &n);
 	t = kernels_sum(out, "grad-accum", "time_s", NULL);
 	ck_assert_msg(n == 4 * 9, "%g accumulations", n);
-	ck_assert_msg(fabs(bytes / (4 * 6 * weights) - 1) < 1e-9, "%.6g B accumulated", bytes);
+	ck_assert_msg(fabs(bytes / (4 * 10 * weights) - 1) < 1e-9, "%.6g B accumulated", bytes);
 	ck_assert_msg(t >= bytes / peak, "accumulation %.4g s, faster than HBM allows (%.4g s)", t, bytes / peak);
+	/* a 16-bit accumulator: asked for, and by default in fp16 */
+	snprintf(args, sizeof args, "%s --batch 8 --chips 1 -s run.grad_dtype=16bit", base);
+	ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
+	bytes = kernels_sum(out, "grad-accum", "bytes", &n);
+	ck_assert_msg(n == 4 * 9 && fabs(bytes / (4 * 6 * weights) - 1) < 1e-9, "%g x, %.6g B in 16 bits", n, bytes);
+	snprintf(args, sizeof args, "%s --batch 8 --chips 1 --dtype fp16", base);
+	ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
+	bytes = kernels_sum(out, "grad-accum", "bytes", &n);
+	ck_assert_msg(fabs(bytes / (4 * 6 * weights) - 1) < 1e-9, "%.6g B in fp16", bytes);
 
 	/* fused into the weight-gradient GEMM (beta = 1): no kernel of its own,
-	 * the GEMM reads the accumulator in its epilogue; the step saves at
-	 * least the new gradient's write and read and the separate write */
+	 * the GEMM reads the fp32 accumulator in its epilogue and writes it in
+	 * place of its 16-bit output; the step saves at least the new
+	 * gradient's write and read (2 + 2 B per weight) */
 	snprintf(args, sizeof args, "%s --batch 8 --chips 1 -s run.grad_accum=fused", base);
 	ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
 	kernels_sum(out, "grad-accum", "bytes", &n);
@@ -416,6 +427,43 @@ START_TEST(gradient_accumulation_per_micro_batch)
 	ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
 	kernels_sum(out, "grad-accum", "bytes", &n);
 	ck_assert_msg(n == 0, "%g accumulations under ZeRO-3", n);
+}
+END_TEST
+
+START_TEST(gradient_element_follows_the_training_dtype)
+{
+	/* Megatron-LM keeps, accumulates and all-reduces bf16 training's
+	 * gradients in fp32 and fp16's in 16 bits (run.grad_dtype=auto).  Adam
+	 * then moves 26 B per parameter plus its gradient's element: 30 B in
+	 * bf16, 28 B in fp16; the gradients take 4 B against 2 B of memory; the
+	 * data-parallel all-reduce is that of 4 B per parameter, timed as the
+	 * collective of those bytes on its own. */
+	const char *base = "run --arch a100 --model gpt3-175b -s model.n_layers=2 -s model.d_model=1024 "
+	                   "-s model.n_heads=16 -s model.n_kv_heads=16 -s model.head_dim=64 -s model.d_ff=4096 "
+	                   "-s model.vocab=32000 --phase train --seq 512 --micro-batch 2 --batch 4 --chips 2 --dp 2 "
+	                   "--zero 0 --json";
+	char args[1024];
+	double adam[2], grads[2], ar = 0;
+	for (int i = 0; i < 2; i++) {
+		snprintf(args, sizeof args, "%s --dtype %s", base, i ? "fp16" : "bf16");
+		ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
+		adam[i] = kernels_sum(out, "adam", "bytes", NULL);
+		grads[i] = t_json_num(out, "grads");
+		if (i == 0)
+			ar = kernels_sum(out, "dp-allreduce", "time_s", NULL);
+	}
+	double params = adam[1] / 28;
+	ck_assert_msg(fabs(adam[0] / (30 * params) - 1) < 1e-9, "adam %.6g B in bf16, %.6g in fp16", adam[0], adam[1]);
+	ck_assert_msg(fabs(grads[0] / (2 * grads[1]) - 1) < 1e-9, "grads %.4g GB in bf16, %.4g in fp16", grads[0],
+	              grads[1]);
+	snprintf(args, sizeof args, "kernel --arch a100 --op allreduce --bytes %.0f --chips 2 --json", 4 * params);
+	ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
+	double alone = t_json_num(out, "time_s");
+	ck_assert_msg(fabs(ar / alone - 1) < 1e-6, "dp all-reduce %.6g s, 4 B/param alone %.6g s", ar, alone);
+	/* asked for 16 bits in bf16 (--grad-reduce-in-bf16): as fp16 */
+	snprintf(args, sizeof args, "%s -s run.grad_dtype=16bit", base);
+	ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
+	ck_assert_msg(fabs(kernels_sum(out, "adam", "bytes", NULL) / adam[1] - 1) < 1e-9, "16bit in bf16");
 }
 END_TEST
 
@@ -496,6 +544,7 @@ Suite *suite_workloads(void)
 	tcase_add_test(tc, serve_composes_prefill_and_decode);
 	tcase_add_test(tc, every_model_every_phase);
 	tcase_add_test(tc, gradient_accumulation_per_micro_batch);
+	tcase_add_test(tc, gradient_element_follows_the_training_dtype);
 	tcase_add_test(tc, pipeline_transfers_block_and_cross_the_network);
 	suite_add_tcase(s, tc);
 	return s;

@@ -424,11 +424,12 @@ static void layer_fwd(bld *b, long mb, long q, long kv, int moe, double train_to
 }
 
 /* A micro-batch's weight gradient added into the step's accumulated one:
- * read the new gradient and the 16-bit accumulator, write it back (the
- * optimizer reads 16-bit gradients too).  As its own kernel (add) it costs
- * all three; fused, the dW GEMM's epilogue reads the accumulator and writes
- * in place of its own output, so only that read remains (it is folded into
- * the GEMM like any element-wise op: bytes_ext). */
+ * read the new 16-bit gradient and the accumulator (gb bytes an element,
+ * run.grad_dtype), write the accumulator back.  As its own kernel (add) it
+ * costs all three; fused, the dW GEMM's epilogue reads the accumulator and
+ * writes in place of its own 16-bit output, so what remains is that read
+ * and the wider write (gb - 2 more bytes), folded into the GEMM like any
+ * element-wise op: bytes_ext. */
 static void grad_accum(bld *b, double elems)
 {
 	if (b->accum == GACC_AUTO)
@@ -438,8 +439,10 @@ static void grad_accum(bld *b, double elems)
 	if (b->g->nops == n0)
 		return;
 	wl_op *op = &b->g->ops[n0];
-	op->bytes_in = 4.0 * elems;   /* the new gradient and the accumulator */
-	op->bytes_ext = op->bytes_out = 2.0 * elems;
+	double gb = wl_grad_bytes(b->s);
+	op->bytes_in = (2.0 + gb) * elems;   /* the new gradient and the accumulator */
+	op->bytes_out = gb * elems;
+	op->bytes_ext = (2.0 * gb - 2.0) * elems;
 	op->fold = b->accum == GACC_ADD ? -1 : 1;
 }
 
@@ -470,7 +473,7 @@ static void layer_bwd_from(bld *b, int first, int last)
 				 * _reduce_scatter_gradients: one reduce_scatter per parameter) */
 				if (b->z3) {
 					snprintf(nm, sizeof nm, "zero3-reduce-scatter(%.20s)", o.name);
-					comm_dp(b, nm, COLL_REDUCESCATTER, (double)o.n * o.k * o.batch * 2, 1);
+					comm_dp(b, nm, COLL_REDUCESCATTER, (double)o.n * o.k * o.batch * wl_grad_bytes(b->s), 1);
 				}
 				grad_accum(b, (double)o.n * o.k * o.batch);
 			}
@@ -572,7 +575,7 @@ static void mem_estimate(const wl_model *m, const wl_scenario *sc, int n_micro, 
 	if (sc->phase == PH_TRAIN) {
 		double S = sc->seq, mb = sc->micro_batch, h = m->n_heads;
 		g->mem_weights = p_chip * eb / (sc->zero >= 3 ? sc->dp : 1);
-		g->mem_grads = p_chip * 2 / (sc->zero >= 2 ? sc->dp : 1);
+		g->mem_grads = p_chip * wl_grad_bytes(sc) / (sc->zero >= 2 ? sc->dp : 1);
 		g->mem_optim = p_chip * 12 / (sc->zero >= 1 ? sc->dp : 1);
 		/* activations per layer (Korthikanti et al. 2022, eq. 2, bytes, 16-bit) */
 		double sbh = S * mb * d, per_layer;
@@ -762,24 +765,25 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 			end_seg(&b);
 		}
 		/* gradient sync over dp, then the optimizer */
-		double p_grad = p_chip;
+		double p_grad = p_chip, gb = wl_grad_bytes(&sc);
 		begin_seg(&b, "grad-sync", sc.overlap ? ROLE_SYNC : ROLE_STEP, 1);
 		if (sc.zero >= 3)
 			;   /* reduce-scattered layer by layer in the backward */
 		else if (sc.zero >= 2)
-			comm_dp(&b, "dp-reduce-scatter", COLL_REDUCESCATTER, p_grad * 2, 0);
+			comm_dp(&b, "dp-reduce-scatter", COLL_REDUCESCATTER, p_grad * gb, 0);
 		else
-			comm_dp(&b, "dp-allreduce", COLL_ALLREDUCE, p_grad * 2, 0);
+			comm_dp(&b, "dp-allreduce", COLL_ALLREDUCE, p_grad * gb, 0);
 		end_seg(&b);
 		begin_seg(&b, "optimizer", ROLE_STEP, 1);
 		double p_opt = sc.zero >= 1 ? p_chip / sc.dp : p_chip;
-		/* Adam with fp32 master weights: read grad (2), master/m/v (12) and write
-		 * them (12) and the bf16 weight (2): 28 bytes per parameter */
+		/* Adam with fp32 master weights: read the gradient (gb), master/m/v
+		 * (12) and write them (12) and the 16-bit weight (2): 26 + gb bytes
+		 * per parameter */
 		{
 			wl_op *op = add_op(&b, OP_OPTIM, CLS_OTHER, "adam");
 			op->elems = p_opt;
-			op->bytes_in = 14 * p_opt;
-			op->bytes_ext = 14 * p_opt;
+			op->bytes_in = (12 + gb) * p_opt;
+			op->bytes_ext = op->bytes_in;
 			op->bytes_out = 14 * p_opt;
 			op->vflops = 12 * p_opt;
 			op->flops = op->vflops;

@@ -14,6 +14,7 @@ const char *const wl_fusion_names[] = {"eager", "compiler", "megakernel", NULL};
 const char *const wl_recompute_names[] = {"none", "selective", "full", NULL};
 const char *const wl_kv_cache_names[] = {"16bit", "fp8", NULL};
 const char *const wl_grad_accum_names[] = {"auto", "add", "fused", NULL};
+const char *const wl_grad_dtype_names[] = {"auto", "16bit", "fp32", NULL};
 const char *const wl_op_kind_names[] = {"gemm", "attention", "norm", "elementwise", "softmax",
                                         "embedding", "optimizer", "route", "collective", "copy", NULL};
 const char *const wl_class_names[] = {"gemm", "attention", "norm", "elementwise", "comm", "other", NULL};
@@ -117,6 +118,12 @@ const cfg_key wl_run_keys[] = {
 	   "main_grad hook) | fused (the weight-gradient GEMM accumulates in place, beta = 1, reading the "
 	   "accumulator in its epilogue: Megatron-LM --gradient-accumulation-fusion, XLA) | auto (default: add "
 	   "under --fusion eager, else fused)"),
+	RE("grad_dtype", grad_dtype, wl_grad_dtype_names, GDT_AUTO,
+	   "train: the element the weight gradients are accumulated and reduced in: fp32 (4 B: Megatron-LM for "
+	   "bf16, arguments.py 'bfloat16 requires gradient accumulation and all-reduce to be done in fp32'; "
+	   "DeepSpeed's BF16_Optimizer; PyTorch autocast with fp32 parameters) | 16bit (2 B: Megatron-LM and "
+	   "DeepSpeed in fp16, --grad-reduce-in-bf16) | auto (default: fp32 when training in bf16, fp8 or int8, "
+	   "16bit in fp16)"),
 };
 const size_t wl_run_nkeys = sizeof wl_run_keys / sizeof wl_run_keys[0];
 
@@ -270,3 +277,12 @@ static double params(const wl_model *m, int active)
 
 double wl_params_total(const wl_model *m) { return params(m, 0); }
 double wl_params_active(const wl_model *m) { return params(m, 1); }
+
+double wl_grad_bytes(const wl_scenario *s)
+{
+	if (s->grad_dtype == GDT_FP32)
+		return 4.0;
+	if (s->grad_dtype == GDT_16BIT)
+		return 2.0;
+	return s->dtype == DT_FP16 ? 2.0 : 4.0;
+}

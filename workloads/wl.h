@@ -91,6 +91,7 @@ typedef struct {
 	int kv_cache;          /* wl_kv_cache: element format of the inference KV cache */
 	int causal_mask;       /* wl_causal_mask: how eager naive attention applies the causal mask */
 	int grad_accum;        /* wl_grad_accum: how micro-batch weight gradients are accumulated */
+	int grad_dtype;        /* wl_grad_dtype: the element of the accumulated and reduced gradients */
 } wl_scenario;
 
 /* How a training step with several micro-batches accumulates their weight
@@ -100,6 +101,17 @@ typedef struct {
  * Megatron-LM --gradient-accumulation-fusion, XLA's output fusion). */
 typedef enum { GACC_AUTO, GACC_ADD, GACC_FUSED } wl_grad_accum;
 extern const char *const wl_grad_accum_names[];
+
+/* The element the weight gradients are accumulated over micro-batches and
+ * reduced over data parallelism in: auto (fp32 when training in bf16 or 8
+ * bits, 16-bit in fp16), 16bit, fp32.  Megatron-LM accumulates and
+ * all-reduces in fp32 for bf16 (arguments.py: "bfloat16 requires gradient
+ * accumulation and all-reduce to be done in fp32"), as DeepSpeed's
+ * BF16_Optimizer does (its fp32 gradients are the ones it reduces). */
+typedef enum { GDT_AUTO, GDT_16BIT, GDT_FP32 } wl_grad_dtype;
+extern const char *const wl_grad_dtype_names[];
+/* bytes of one accumulated / reduced gradient element in a training scenario */
+double wl_grad_bytes(const wl_scenario *s);
 
 /* How eager framework code applies a causal mask to the score matrix:
  * add a q x kv mask tensor built per call in fp32 and cast (the
