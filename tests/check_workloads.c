@@ -3,8 +3,9 @@
  * (p-1)/(m+p-1), memory fits or not as published, MoE reads only the active
  * experts and the busiest expert sets the pace, serving composes prefill and
  * decode, every phase runs for every model preset, micro-batches accumulate
- * their weight gradients (in fp32 for bf16), and pipeline transfers block and
- * cross the network as Megatron-LM 2021 ran them. */
+ * their weight gradients (in fp32 for bf16), 8-bit training runs Transformer
+ * Engine's casts, and pipeline transfers block and cross the network as
+ * Megatron-LM 2021 ran them. */
 #include "tests.h"
 
 #include <math.h>
@@ -467,6 +468,55 @@ START_TEST(gradient_element_follows_the_training_dtype)
 }
 END_TEST
 
+START_TEST(fp8_training_runs_the_transformer_engine_recipe)
+{
+	/* 2 layers of 4 linear layers each (qkv 1024->3072, o 1024->1024, up
+	 * 1024->4096, down 4096->1024) in FP8, 2 x 512 tokens a micro-batch, 2
+	 * micro-batches.  Transformer Engine casts each linear layer's input in
+	 * the forward (8 a micro-batch) and its output gradient in the backward
+	 * (8), reading 2 B and writing the 1-byte copy and its transpose: 4 B an
+	 * element; the weights once a step.  Under eager fusion each is a kernel:
+	 * forward casts 2 x 1024 x (1024 + 1024 + 1024 + 4096) elements a layer,
+	 * backward casts 1024 x (3072 + 1024 + 4096 + 1024) a layer.  The output
+	 * layer is not a TE module and stays 16-bit: no cast, and never faster
+	 * than the bf16 peak.  Weights take 4 B a parameter (16-bit parameter,
+	 * FP8 copy and transpose). */
+	const char *base = "run --arch h100 --model gpt3-175b -s model.n_layers=2 -s model.d_model=1024 "
+	                   "-s model.n_heads=16 -s model.n_kv_heads=16 -s model.head_dim=64 -s model.d_ff=4096 "
+	                   "-s model.vocab=32000 --phase train --seq 512 --micro-batch 2 --batch 4 --chips 1 "
+	                   "-s run.attn_impl=flash --json";
+	char args[1024];
+	snprintf(args, sizeof args, "%s --dtype fp8 --fusion eager", base);
+	ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
+	double n_all, n_w, tok = 2 * 512, n_b = 0, bwd_b = 0;
+	double fwd_b = kernels_sum(out, "fp8-cast-transpose", "bytes", &n_all);
+	static const char *const grads[] = {"qkv-proj.fp8-cast", "o-proj.fp8-cast", "ffn-up.fp8-cast",
+	                                    "ffn-down.fp8-cast"};
+	for (int i = 0; i < 4; i++) {
+		double k;
+		bwd_b += kernels_sum(out, grads[i], "bytes", &k);
+		n_b += k;
+	}
+	double w_b = kernels_sum(out, "fp8-weight-cast", "bytes", &n_w);
+	double fwd_e = 2 * tok * (1024 + 1024 + 1024 + 4096), bwd_e = 2 * tok * (3072 + 1024 + 4096 + 1024);
+	ck_assert_msg(n_all == 2 * 8 && n_b == 2 * 8, "%g forward and %g backward casts", n_all, n_b);
+	ck_assert_msg(fabs(fwd_b / (2 * 4 * fwd_e) - 1) < 1e-9, "%.6g B cast forward", fwd_b);
+	ck_assert_msg(fabs(bwd_b / (2 * 4 * bwd_e) - 1) < 1e-9, "%.6g B cast backward", bwd_b);
+	double weights = t_json_num(out, "weights") * 1e9;   /* memory_gb */
+	ck_assert_msg(n_w == 1 && fabs(w_b / weights - 1) < 1e-9, "%g weight casts of %.6g B for %.6g B of weights", n_w,
+	              w_b, weights);
+	double head_t = kernels_sum(out, "lm-head", "time_s", NULL);
+	double head_f = kernels_sum(out, "lm-head", "flops", NULL);
+	ck_assert_msg(head_f / head_t <= 989.4e12, "16-bit output layer at %.4g TFLOP/s", head_f / head_t / 1e12);
+	/* 4 B of weights a parameter, against 2 B in bf16 */
+	snprintf(args, sizeof args, "%s --dtype bf16 --fusion eager", base);
+	ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
+	ck_assert_msg(fabs(weights / (2 * t_json_num(out, "weights") * 1e9) - 1) < 1e-9, "fp8 weights %.6g B", weights);
+	kernels_sum(out, "fp8-", "bytes", &n_all);
+	ck_assert_msg(n_all == 0, "%g casts in bf16", n_all);
+}
+END_TEST
+
 START_TEST(pipeline_transfers_block_and_cross_the_network)
 {
 	/* One micro-batch through 2 stages of tp 8 on DGX A100s: the stages are
@@ -545,6 +595,7 @@ Suite *suite_workloads(void)
 	tcase_add_test(tc, every_model_every_phase);
 	tcase_add_test(tc, gradient_accumulation_per_micro_batch);
 	tcase_add_test(tc, gradient_element_follows_the_training_dtype);
+	tcase_add_test(tc, fp8_training_runs_the_transformer_engine_recipe);
 	tcase_add_test(tc, pipeline_transfers_block_and_cross_the_network);
 	suite_add_tcase(s, tc);
 	return s;

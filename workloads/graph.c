@@ -32,6 +32,10 @@ typedef struct {
 	int dp;
 	int accum;       /* wl_grad_accum resolved (GACC_AUTO: none): weight gradients are
 	                  * accumulated over the step's micro-batches */
+	int te8;         /* training with 8-bit GEMMs as Transformer Engine runs them
+	                  * (fp8_cast below): 16-bit weights and GEMM outputs, operands
+	                  * cast per GEMM */
+	int hp;          /* te8: the GEMMs being added run in 16 bits (the output layer) */
 } bld;
 
 static wl_op *add_op(bld *b, int kind, int cls, const char *name)
@@ -93,10 +97,38 @@ static void vec(bld *b, int kind, int cls, const char *name, double elems, doubl
 static void comm_dp(bld *b, const char *name, int coll, double bytes, int overlap);
 static void norm(bld *b, const char *name, double elems, long row, double flops_per_elem);
 
+/* Training with 8-bit GEMMs, as NVIDIA Transformer Engine runs them: the
+ * parameters stay 16-bit, and each FP8 GEMM operand is cast from its 16-bit
+ * tensor with a scale, both as it is and transposed (Hopper's FP8 MMA takes
+ * only the TN layout, so the weight-gradient GEMM needs the transposes of
+ * the input and of the output gradient): TE's fp8_cast_transpose reads 2 B
+ * and writes 1 + 1 B an element.  The forward casts each linear layer's
+ * input, the backward its output gradient; the weights are cast once a step
+ * (TE's is_first_microbatch).  GEMM outputs are 16-bit.  Attention stays
+ * 16-bit (TE's FP8 attention is opt-in).  TE fuses the input cast into a
+ * preceding LayerNorm or GELU where there is one, and a fusing policy folds
+ * a forward cast the same way; the backward's casts of the output gradients
+ * (cast_transpose on the 16-bit dgrad of the layer above) and the weight
+ * cast are kernels of their own (own = 1) under any policy. */
+static void fp8_cast(bld *b, const char *name, double elems, int own)
+{
+	if (!b->te8)
+		return;
+	int n0 = b->g->nops;
+	vec(b, OP_ELEM, CLS_ELEM, name, elems, elems, 0, elems, 2);
+	if (b->g->nops > n0) {
+		b->g->ops[n0].fwd_only = 1;   /* no backward of its own: the backward casts its gradient */
+		if (own)
+			b->g->ops[n0].fold = -1;
+	}
+}
+
 static void gemm(bld *b, const char *name, long m, long n, long k, long batch, int weight)
 {
 	if (m <= 0 || n <= 0 || k <= 0 || batch <= 0)
 		return;
+	if (weight && !b->in_bwd && !b->hp)
+		fp8_cast(b, "fp8-cast-transpose", (double)m * k * batch, 0);
 	/* ZeRO-3: the weight's shards are all-gathered before the GEMM that
 	 * uses it, one collective per weight tensor, as DeepSpeed fetches a
 	 * sub-module's parameters (stage3.py fetch_sub_module: one all_gather per
@@ -109,7 +141,7 @@ static void gemm(bld *b, const char *name, long m, long n, long k, long batch, i
 		char nm[48];
 		snprintf(nm, sizeof nm, "zero3-allgather(%.30s)", name);
 		int n0 = b->g->nops;
-		comm_dp(b, nm, COLL_ALLGATHER, (double)n * k * batch * b->eb, 1);
+		comm_dp(b, nm, COLL_ALLGATHER, (double)n * k * batch * (b->te8 ? b->aeb : b->eb), 1);
 		for (int i = n0; i < b->g->nops; i++)
 			b->g->ops[i].fwd_only = 1;
 	}
@@ -117,8 +149,13 @@ static void gemm(bld *b, const char *name, long m, long n, long k, long batch, i
 	op->m = m, op->n = n, op->k = k, op->batch = batch;
 	op->b_is_weight = weight;
 	op->flops = 2.0 * m * n * k * batch;
-	op->bytes_in = ((double)m * k + (double)k * n) * batch * b->eb;
-	op->bytes_out = (double)m * n * batch * b->eb;
+	double ieb = b->eb;
+	if (b->hp) {
+		op->dtype = arch_macs_per_clk(b->a, DT_BF16) > 0 ? DT_BF16 : DT_FP16;
+		ieb = b->aeb;
+	}
+	op->bytes_in = ((double)m * k + (double)k * n) * batch * ieb;
+	op->bytes_out = (double)m * n * batch * (b->te8 ? b->aeb : b->eb);
 	/* a biased projection adds its bias: its own kernel unless fused */
 	if (weight && b->m->bias && !b->in_bwd) {
 		double e = (double)m * n * batch;
@@ -458,10 +495,15 @@ static void layer_bwd_from(bld *b, int first, int last)
 			continue;   /* the backward emits its own (gathers before its GEMMs, copies with their collective) */
 		switch (o.kind) {
 		case OP_GEMM:
+			b->hp = b->te8 && o.dtype != b->s->dtype;   /* a 16-bit GEMM's gradients are 16-bit too */
 			/* ZeRO-3: the weight is gathered again for its gradients */
 			if (o.b_is_weight && b->z3) {
 				snprintf(nm, sizeof nm, "zero3-allgather.bwd(%.24s)", o.name);
-				comm_dp(b, nm, COLL_ALLGATHER, (double)o.n * o.k * o.batch * b->eb, 1);
+				comm_dp(b, nm, COLL_ALLGATHER, (double)o.n * o.k * o.batch * (b->te8 ? b->aeb : b->eb), 1);
+			}
+			if (o.b_is_weight && !b->hp) {
+				snprintf(nm, sizeof nm, "%.20s.fp8-cast-transpose", o.name);
+				fp8_cast(b, nm, (double)o.m * o.n * o.batch, 1);   /* the output gradient */
 			}
 			snprintf(nm, sizeof nm, "%.30s.dX", o.name);
 			gemm(b, nm, o.m, o.k, o.n, o.batch, 1);
@@ -506,6 +548,7 @@ static void layer_bwd_from(bld *b, int first, int last)
 		}
 	}
 	b->in_bwd = 0;
+	b->hp = 0;
 }
 
 static double layer_params_chip(const wl_model *m, int moe, int t, int ep)
@@ -574,19 +617,25 @@ static void mem_estimate(const wl_model *m, const wl_scenario *sc, int n_micro, 
 	g->mem_weights = g->mem_grads = g->mem_optim = g->mem_act = g->mem_kv = 0;
 	if (sc->phase == PH_TRAIN) {
 		double S = sc->seq, mb = sc->micro_batch, h = m->n_heads;
-		g->mem_weights = p_chip * eb / (sc->zero >= 3 ? sc->dp : 1);
+		/* 8-bit training keeps 16-bit parameters and TE's FP8 copy and its
+		 * transpose: 4 B a parameter */
+		g->mem_weights = p_chip * (eb < 2 ? 4 : eb) / (sc->zero >= 3 ? sc->dp : 1);
 		g->mem_grads = p_chip * wl_grad_bytes(sc) / (sc->zero >= 2 ? sc->dp : 1);
 		g->mem_optim = p_chip * 12 / (sc->zero >= 1 ? sc->dp : 1);
-		/* activations per layer (Korthikanti et al. 2022, eq. 2, bytes, 16-bit) */
-		double sbh = S * mb * d, per_layer;
+		/* activations per layer (Korthikanti et al. 2022, eq. 2, bytes, 16-bit:
+		 * 34 sbh = attention 11 + MLP 19 + norms 4).  With 8-bit GEMMs
+		 * (Transformer Engine) the four linear layers' saved inputs are their
+		 * 1-byte casts, which the weight gradients read: QKV 2 -> 1, output
+		 * projection 2 -> 1, FC1 2 -> 1, FC2 8 -> 4, so 27 sbh. */
+		double sbh = S * mb * d, per_layer, lin = eb < 2 ? 27.0 : 34.0;
 		if (sc->recompute == RECOMP_FULL)
 			per_layer = 2 * sbh;
 		else if (sc->recompute == RECOMP_SELECTIVE)
-			per_layer = 34 * sbh / t;
+			per_layer = lin * sbh / t;
 		else if (wl_attn_impl_of(sc) == ATTN_NAIVE)
-			per_layer = sbh * (34.0 / t + 5.0 * h * S / (d * t));
+			per_layer = sbh * (lin / t + 5.0 * h * S / (d * t));
 		else
-			per_layer = 34 * sbh / t;   /* flash attention stores no score matrix: the 5as/h term goes */
+			per_layer = lin * sbh / t;   /* flash attention stores no score matrix: the 5as/h term goes */
 		int inflight = pp < n_micro ? pp : n_micro;
 		g->mem_act = per_layer * lps * inflight;
 	} else {
@@ -669,7 +718,7 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 	 * dequantize(..., self.dtype) -> multiply_gather); its all-reduce plugin
 	 * then reduces that 16-bit tensor. */
 	double eb0 = arch_dtype_bytes((arch_dtype)sc.dtype);
-	bld b = {g, a, m, &sc, eb0, eb0 < 2 ? 2 : eb0, sc.tp, 0, 0, 0, 1, GACC_AUTO};
+	bld b = {g, a, m, &sc, eb0, eb0 < 2 ? 2 : eb0, sc.tp, 0, 0, 0, 1, GACC_AUTO, 0, 0};
 	g->chips = sc.chips, g->tp = sc.tp, g->pp = sc.pp, g->dp = sc.dp, g->ep = sc.ep, g->vpp = sc.vpp;
 	g->feasible = 1;
 	g->attn_impl = wl_attn_impl_of(&sc);
@@ -703,6 +752,7 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 		long T = mb * S;
 		double group_tokens = (double)T * sc.ep;
 		b.dp = sc.dp;
+		b.te8 = eb0 < 2;   /* 8-bit GEMMs in training: Transformer Engine's recipe */
 		if (sc.zero >= 3 && sc.dp > 1) {
 			b.z3 = 1;
 		}
@@ -735,7 +785,11 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 		begin_seg(&b, "head-fwd", ROLE_FWD, 1);
 		int h0 = g->nops;
 		norm(&b, "final-norm", T * d, m->d_model, 5);
+		/* Megatron-Core's output layer is its own ColumnParallelLinear, not a
+		 * Transformer Engine module: under TE's FP8 it stays 16-bit */
+		b.hp = b.te8;
 		gemm(&b, "lm-head", T, m->vocab / t, (long)d, 1, 1);
+		b.hp = 0;
 		vec(&b, OP_SOFTMAX, CLS_OTHER, "cross-entropy", (double)T * m->vocab / t, (double)T * m->vocab / t, 0, T, 5);
 		int h1 = g->nops;
 		end_seg(&b);
@@ -788,6 +842,9 @@ int wl_build(wl_graph *g, const arch_t *a, const wl_model *m, const wl_scenario 
 			op->vflops = 12 * p_opt;
 			op->flops = op->vflops;
 		}
+		/* TE casts the updated 16-bit weights to FP8 and its transpose once a
+		 * step (the output layer stays 16-bit, counted too: a bound) */
+		fp8_cast(&b, "fp8-weight-cast", p_chip, 1);
 		end_seg(&b);
 		if (sc.zero >= 1 && sc.zero < 3) {
 			/* the updated shards are gathered back into full weights */
