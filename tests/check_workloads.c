@@ -18,6 +18,12 @@ int sim_pipeline_time(int pp, int vpp, int n_micro, double t_f, double t_b, doub
 
 static char out[1 << 18], err[8192];
 
+/* a 2-layer GPT (d 1024, 16 heads, FFN 4096, vocab 32000) for hand-counted
+ * training checks: qkv 1024x3072, o 1024x1024, up 1024x4096, down 4096x1024 */
+#define SMALL_GPT                                                                                  \
+	"--model gpt3-175b -s model.n_layers=2 -s model.d_model=1024 -s model.n_heads=16 "             \
+	"-s model.n_kv_heads=16 -s model.head_dim=64 -s model.d_ff=4096 -s model.vocab=32000"
+
 static double cli_num(const char *args, const char *key)
 {
 	int rc = t_cli(args, out, sizeof out, err, sizeof err);
@@ -331,9 +337,7 @@ START_TEST(ring_latency_and_zero3_per_weight_collectives)
 	/* 2 layers of 4 weights with full recomputation, plus the LM head: each
 	 * layer weight is gathered 3 times (forward, recomputed forward,
 	 * backward) and reduce-scattered once; the head 2 times and once */
-	const char *base = "run --arch a100 --model gpt3-175b -s model.n_layers=2 -s model.d_model=1024 "
-	                   "-s model.n_heads=16 -s model.n_kv_heads=16 -s model.head_dim=64 -s model.d_ff=4096 "
-	                   "-s model.vocab=32000 --phase train --batch 64 --seq 512 --chips 64 --dp 64 --tp 1 "
+	const char *base = "run --arch a100 " SMALL_GPT " --phase train --batch 64 --seq 512 --chips 64 --dp 64 --tp 1 "
 	                   "--zero 3 --recompute full --json";
 	double step[2];
 	for (int ov = 0; ov < 2; ov++) {
@@ -383,9 +387,7 @@ START_TEST(gradient_accumulation_per_micro_batch)
 	 * its own: 9 kernels a micro-batch, 2 B read of the new gradient, then
 	 * the accumulator read and written: fp32 in bf16 (run.grad_dtype=auto,
 	 * Megatron-LM's rule), 4 + 4 B, so 10 B per weight; 6 B in 16 bits. */
-	const char *base = "run --arch a100 --model gpt3-175b -s model.n_layers=2 -s model.d_model=1024 "
-	                   "-s model.n_heads=16 -s model.n_kv_heads=16 -s model.head_dim=64 -s model.d_ff=4096 "
-	                   "-s model.vocab=32000 --phase train --seq 512 --micro-batch 2 --fusion eager --json";
+	const char *base = "run --arch a100 " SMALL_GPT " --phase train --seq 512 --micro-batch 2 --fusion eager --json";
 	const double weights = 57933824.0, peak = 2039e9;   /* a100 HBM, the preset's figure */
 	char args[1024];
 	double n, bytes, t;
@@ -439,9 +441,7 @@ START_TEST(gradient_element_follows_the_training_dtype)
 	 * bf16, 28 B in fp16; the gradients take 4 B against 2 B of memory; the
 	 * data-parallel all-reduce is that of 4 B per parameter, timed as the
 	 * collective of those bytes on its own. */
-	const char *base = "run --arch a100 --model gpt3-175b -s model.n_layers=2 -s model.d_model=1024 "
-	                   "-s model.n_heads=16 -s model.n_kv_heads=16 -s model.head_dim=64 -s model.d_ff=4096 "
-	                   "-s model.vocab=32000 --phase train --seq 512 --micro-batch 2 --batch 4 --chips 2 --dp 2 "
+	const char *base = "run --arch a100 " SMALL_GPT " --phase train --seq 512 --micro-batch 2 --batch 4 --chips 2 --dp 2 "
 	                   "--zero 0 --json";
 	char args[1024];
 	double adam[2], grads[2], ar = 0;
@@ -481,9 +481,7 @@ START_TEST(fp8_training_runs_the_transformer_engine_recipe)
 	 * layer is not a TE module and stays 16-bit: no cast, and never faster
 	 * than the bf16 peak.  Weights take 4 B a parameter (16-bit parameter,
 	 * FP8 copy and transpose). */
-	const char *base = "run --arch h100 --model gpt3-175b -s model.n_layers=2 -s model.d_model=1024 "
-	                   "-s model.n_heads=16 -s model.n_kv_heads=16 -s model.head_dim=64 -s model.d_ff=4096 "
-	                   "-s model.vocab=32000 --phase train --seq 512 --micro-batch 2 --batch 4 --chips 1 "
+	const char *base = "run --arch h100 " SMALL_GPT " --phase train --seq 512 --micro-batch 2 --batch 4 --chips 1 "
 	                   "-s run.attn_impl=flash --json";
 	char args[1024];
 	snprintf(args, sizeof args, "%s --dtype fp8 --fusion eager", base);
