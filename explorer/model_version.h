@@ -20,6 +20,6 @@
 #ifndef CODESIM_MODEL_VERSION_H
 #define CODESIM_MODEL_VERSION_H
 
-#define CODESIM_MODEL_VERSION "2026-11-21-fp8-training"
+#define CODESIM_MODEL_VERSION "2026-11-22-split-gate-up"
 
 #endif

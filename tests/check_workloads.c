@@ -4,8 +4,9 @@
  * experts and the busiest expert sets the pace, serving composes prefill and
  * decode, every phase runs for every model preset, micro-batches accumulate
  * their weight gradients (in fp32 for bf16), 8-bit training runs Transformer
- * Engine's casts, and pipeline transfers block and cross the network as
- * Megatron-LM 2021 ran them. */
+ * Engine's casts, pipeline transfers block and cross the network as
+ * Megatron-LM 2021 ran them, and a gated FFN's gate and up projections run
+ * as one GEMM or two. */
 #include "tests.h"
 
 #include <math.h>
@@ -378,6 +379,61 @@ START_TEST(ring_latency_and_zero3_per_weight_collectives)
 }
 END_TEST
 
+/* A gated FFN's gate and up projections as one GEMM of twice the width or
+ * as two (run.split_gate_up): the same FLOPs and weights, one more GEMM per
+ * layer and, under ZeRO-3, one more weight to gather and reduce-scatter; an
+ * ungated FFN has nothing to split. */
+START_TEST(gate_and_up_projections_fuse_or_split)
+{
+	/* 2 Llama layers, d 1024, FFN 2816, 512 tokens: gate + up = 2 x 2 x 512 x
+	 * 2816 x 1024 FLOPs a layer, however they are cut (eager: the SwiGLU is a
+	 * kernel of its own, not in the GEMM's epilogue) */
+	const char *llama = "run --arch h100 --model llama3-8b -s model.n_layers=2 -s model.d_model=1024 "
+	                    "-s model.n_heads=16 -s model.n_kv_heads=4 -s model.head_dim=64 -s model.d_ff=2816 "
+	                    "--phase prefill --seq 512 --chips 1 --fusion eager --json";
+	const double want = 2 * 2 * 2.0 * 512 * 2816 * 1024;
+	char args[1024];
+	double n, fused, gate, up, w[2];
+	ck_assert_int_eq(t_cli(llama, out, sizeof out, err, sizeof err), 0);
+	fused = kernels_sum(out, "ffn-gate-up", "flops", &n);
+	ck_assert_msg(n == 2 && fabs(fused / want - 1) < 1e-9, "fused: %g GEMMs, %.6g FLOPs", n, fused);
+	ck_assert_double_eq(kernels_sum(out, "ffn-gate\"", "flops", NULL), 0);
+	w[0] = t_json_num(out, "weights");
+	snprintf(args, sizeof args, "%s -s run.split_gate_up=1", llama);
+	ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
+	ck_assert_double_eq(kernels_sum(out, "ffn-gate-up", "flops", NULL), 0);
+	gate = kernels_sum(out, "ffn-gate\"", "flops", &n);
+	ck_assert_msg(n == 2, "%g gate GEMMs", n);
+	up = kernels_sum(out, "ffn-up\"", "flops", &n);
+	ck_assert_msg(n == 2, "%g up GEMMs", n);
+	ck_assert_msg(fabs(gate / up - 1) < 1e-12 && fabs((gate + up) / want - 1) < 1e-9, "split: %.6g + %.6g FLOPs",
+	              gate, up);
+	w[1] = t_json_num(out, "weights");
+	ck_assert_msg(w[0] > 0 && fabs(w[1] / w[0] - 1) < 1e-12, "weights %.6g vs %.6g GB", w[1], w[0]);
+
+	/* ZeRO-3 training, full recomputation: 5 weights a layer instead of 4,
+	 * each gathered 3 times and reduce-scattered once; the head 2 and 1 */
+	const char *z3 = "run --arch a100 --model llama3-8b -s model.n_layers=2 -s model.d_model=1024 "
+	                 "-s model.n_heads=16 -s model.n_kv_heads=4 -s model.head_dim=64 -s model.d_ff=2816 "
+	                 "--phase train --batch 64 --seq 512 --chips 64 --dp 64 --tp 1 --zero 3 --recompute full --json";
+	for (int split = 0; split < 2; split++) {
+		snprintf(args, sizeof args, "%s -s run.split_gate_up=%d", z3, split);
+		ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
+		double g, r;
+		kernels_sum(out, "zero3-allgather", "time_s", &g);
+		kernels_sum(out, "zero3-reduce-scatter", "time_s", &r);
+		ck_assert_msg(g == 2 * (4 + split) * 3 + 2 && r == 2 * (4 + split) + 1, "split %d: %g gathers, %g scatters",
+		              split, g, r);
+	}
+
+	/* GPT-3's ungated FFN: the option changes nothing */
+	const char *gpt = "run --arch h100 " SMALL_GPT " --phase prefill --seq 512 --chips 1 --json";
+	double t0 = cli_num(gpt, "time_s");
+	snprintf(args, sizeof args, "%s -s run.split_gate_up=1", gpt);
+	ck_assert_double_eq(cli_num(args, "time_s"), t0);
+}
+END_TEST
+
 START_TEST(gradient_accumulation_per_micro_batch)
 {
 	/* 2 layers (qkv 1024x3072, o 1024x1024, up 1024x4096, down 4096x1024:
@@ -595,6 +651,7 @@ Suite *suite_workloads(void)
 	tcase_add_test(tc, gradient_element_follows_the_training_dtype);
 	tcase_add_test(tc, fp8_training_runs_the_transformer_engine_recipe);
 	tcase_add_test(tc, pipeline_transfers_block_and_cross_the_network);
+	tcase_add_test(tc, gate_and_up_projections_fuse_or_split);
 	suite_add_tcase(s, tc);
 	return s;
 }

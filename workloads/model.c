@@ -102,6 +102,10 @@ const cfg_key wl_run_keys[] = {
 	 "the GEMM library may split a GEMM's k-steps evenly over persistent blocks (stream-K: CUTLASS 2.11+/3.x, "
 	 "hipBLASLt); 0 = one block per output tile or split-K only, as the libraries before 2023 (Osama et al., "
 	 "PPoPP 2023, measured stream-K against cuBLAS and CUTLASS as they stood)", NULL, 0},
+	{"split_gate_up", CFG_BOOL, offsetof(wl_scenario, split_gate_up), "", 0, 0, 1,
+	 "a gated FFN's gate and up projections run as two GEMMs (Hugging Face gate_proj / up_proj, "
+	 "TensorRT-LLM's GatedMLP without --use_fused_mlp) instead of one of twice the width (default: "
+	 "Megatron-LM linear_fc1, vLLM, TensorRT-LLM --use_fused_mlp)", NULL, 0},
 	RE("kv_cache", kv_cache, wl_kv_cache_names, KV_16BIT,
 	   "inference KV-cache format: 16bit (default: TensorRT-LLM and vLLM keep K/V in 16 bits) | fp8 (one byte per "
 	   "cached K/V element, TensorRT-LLM --fp8_kv_cache: halves the cache and the decode attention's K/V reads; "

@@ -88,6 +88,7 @@ typedef struct {
 	int overlap;           /* the framework overlaps collectives with compute */
 	int coll_lists;        /* all-gather / reduce-scatter take one tensor per rank */
 	int stream_k;          /* the GEMM library may decompose a GEMM stream-K */
+	int split_gate_up;     /* a gated FFN's gate and up projections are GEMMs of their own */
 	int kv_cache;          /* wl_kv_cache: element format of the inference KV cache */
 	int causal_mask;       /* wl_causal_mask: how eager naive attention applies the causal mask */
 	int grad_accum;        /* wl_grad_accum: how micro-batch weight gradients are accumulated */
