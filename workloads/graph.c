@@ -164,27 +164,22 @@ static void gemm(bld *b, const char *name, long m, long n, long k, long batch, i
 }
 
 /* A feed-forward block's input projection: for a gated FFN the gate and up
- * matrices, as one GEMM of twice the width (Megatron-LM's linear_fc1, vLLM's
- * merged column-parallel linear) or, with run.split_gate_up, as two GEMMs
- * of their own (Hugging Face's gate_proj and up_proj; TensorRT-LLM's
- * GatedMLP without --use_fused_mlp: docs/source/performance.md, Known Issues).
- * `name` is the fused GEMM's name; split, "-gate-up" / "-up" becomes
- * "-gate" and "-up". */
-static void ffn_in(bld *b, const char *name, long m, long ff, long d, long batch)
+ * matrices, as one GEMM of twice the width named `fused` (Megatron-LM's
+ * linear_fc1, vLLM's merged column-parallel linear) or, with
+ * run.split_gate_up, as two GEMMs of their own, `gate` and `up` (Hugging
+ * Face's gate_proj and up_proj; TensorRT-LLM's GatedMLP without
+ * --use_fused_mlp: docs/source/performance.md, Known Issues).  An ungated
+ * FFN has one matrix, `up`. */
+static void ffn_in(bld *b, const char *fused, const char *gate, const char *up, long m, long ff, long d, long batch)
 {
-	if (!b->m->gated_ffn || !b->s->split_gate_up) {
-		gemm(b, name, m, (b->m->gated_ffn ? 2 : 1) * ff, d, batch, 1);
-		return;
+	if (!b->m->gated_ffn) {
+		gemm(b, up, m, ff, d, batch, 1);
+	} else if (!b->s->split_gate_up) {
+		gemm(b, fused, m, 2 * ff, d, batch, 1);
+	} else {
+		gemm(b, gate, m, ff, d, batch, 1);
+		gemm(b, up, m, ff, d, batch, 1);
 	}
-	char g[48], u[48];
-	const char *cut = strstr(name, "-gate-up");
-	const char *up = strstr(name, "-up");
-	size_t stem = cut ? (size_t)(cut - name) : up ? (size_t)(up - name) : strlen(name);
-	const char *tail = cut ? cut + 8 : up ? up + 3 : "";
-	snprintf(g, sizeof g, "%.*s-gate%s", (int)stem, name, tail);
-	snprintf(u, sizeof u, "%.*s-up%s", (int)stem, name, tail);
-	gemm(b, g, m, ff, d, batch, 1);
-	gemm(b, u, m, ff, d, batch, 1);
 }
 
 /* dropout on a hidden state while training (mask generated and applied) */
@@ -427,7 +422,7 @@ static void layer_fwd(bld *b, long mb, long q, long kv, int moe, double train_to
 	int nmat_in = m->gated_ffn ? 2 : 1;
 	if (!moe) {
 		long ff = m->d_ff / t;
-		ffn_in(b, m->gated_ffn ? "ffn-gate-up" : "ffn-up", T, ff, (long)d, 1);
+		ffn_in(b, "ffn-gate-up", "ffn-gate", "ffn-up", T, ff, (long)d, 1);
 		vec(b, OP_ELEM, CLS_ELEM, m->gated_ffn ? "swiglu" : "gelu", (double)T * ff,
 		    (double)T * ff * nmat_in, 0, (double)T * ff, m->gated_ffn ? 6 : 8);
 		gemm(b, "ffn-down", T, (long)d, ff, 1, 1);
@@ -461,19 +456,19 @@ static void layer_fwd(bld *b, long mb, long q, long kv, int moe, double train_to
 		long mb_busy = (long)ceil(fmax(busiest, 1.0));
 		long n_oth = (long)ceil(n_others - 1e-9);
 		long mb_other = n_oth > 0 ? (long)ceil(fmax(others / n_others, 1.0)) : 0;
-		ffn_in(b, "expert-up(busiest)", mb_busy, ffl, (long)d, 1);
+		ffn_in(b, "expert-up(busiest)", "expert-gate(busiest)", "expert-up(busiest)", mb_busy, ffl, (long)d, 1);
 		vec(b, OP_ELEM, CLS_ELEM, "expert-act(busiest)", (double)mb_busy * ffl,
 		    (double)mb_busy * ffl * nmat_in, 0, (double)mb_busy * ffl, 6);
 		gemm(b, "expert-down(busiest)", mb_busy, (long)d, ffl, 1, 1);
 		if (n_oth > 0 && mb_other > 0) {
-			ffn_in(b, "expert-up", mb_other, ffl, (long)d, n_oth);
+			ffn_in(b, "expert-up", "expert-gate", "expert-up", mb_other, ffl, (long)d, n_oth);
 			vec(b, OP_ELEM, CLS_ELEM, "expert-act", (double)mb_other * ffl * n_oth,
 			    (double)mb_other * ffl * nmat_in * n_oth, 0, (double)mb_other * ffl * n_oth, 6);
 			gemm(b, "expert-down", mb_other, (long)d, ffl, n_oth, 1);
 		}
 		if (m->n_shared_experts) {
 			long sff = eff * m->n_shared_experts / t;
-			ffn_in(b, "shared-up", T, sff, (long)d, 1);
+			ffn_in(b, "shared-up", "shared-gate", "shared-up", T, sff, (long)d, 1);
 			gemm(b, "shared-down", T, (long)d, sff, 1, 1);
 		}
 		comm(b, "ep-combine", COLL_ALLTOALL, (double)T * k * d * b->aeb, ep, 0);
