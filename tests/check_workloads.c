@@ -426,6 +426,22 @@ START_TEST(gate_and_up_projections_fuse_or_split)
 		              split, g, r);
 	}
 
+	/* DeepSeek-V3 (3 dense layers, then MoE), eager: the routed experts and
+	 * the shared expert split the same way, and each runs its SwiGLU
+	 * between its up and down GEMMs */
+	ck_assert_int_eq(t_cli("run --arch h100 --model deepseek-v3 -s model.n_layers=4 --phase decode --batch 8 "
+	                       "--chips 8 --tp 1 --ep 8 --dtype fp8 --fusion eager -s run.split_gate_up=1 --json",
+	                       out, sizeof out, err, sizeof err),
+	                 0);
+	static const char *const moe[] = {"expert-gate(busiest)", "expert-up(busiest)", "expert-act(busiest)",
+	                                  "shared-gate", "shared-up", "shared-act", "shared-down"};
+	for (size_t i = 0; i < sizeof moe / sizeof moe[0]; i++) {
+		char nm[64];
+		snprintf(nm, sizeof nm, "%s\"", moe[i]);
+		kernels_sum(out, nm, "time_s", &n);
+		ck_assert_msg(n == 1, "%s: %g kernels", moe[i], n);
+	}
+
 	/* GPT-3's ungated FFN: the option changes nothing */
 	const char *gpt = "run --arch h100 " SMALL_GPT " --phase prefill --seq 512 --chips 1 --json";
 	double t0 = cli_num(gpt, "time_s");

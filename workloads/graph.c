@@ -469,6 +469,8 @@ static void layer_fwd(bld *b, long mb, long q, long kv, int moe, double train_to
 		if (m->n_shared_experts) {
 			long sff = eff * m->n_shared_experts / t;
 			ffn_in(b, "shared-up", "shared-gate", "shared-up", T, sff, (long)d, 1);
+			vec(b, OP_ELEM, CLS_ELEM, "shared-act", (double)T * sff, (double)T * sff * nmat_in, 0, (double)T * sff,
+			    m->gated_ffn ? 6 : 8);
 			gemm(b, "shared-down", T, (long)d, sff, 1, 1);
 		}
 		comm(b, "ep-combine", COLL_ALLTOALL, (double)T * k * d * b->aeb, ep, 0);
