@@ -199,6 +199,30 @@ START_TEST(l40s_matches_its_datasheet)
 }
 END_TEST
 
+/* HBM capacities as the software sees them: memory sold as "N GB" is N GiB
+ * (or close to it) of addressable memory, and a model either fits or not by
+ * the byte.  AMD's ROCm hardware table gives VRAM in GiB: MI300X 192, MI325X
+ * 256 (ROCm/legacy-rocm-build docs/reference/gpu-arch-specs.rst); the CUDA
+ * runtime reports 178.35 GiB of global memory on a B200 (pytorch/ao PR
+ * #4002).  A preset that read "192 GB" as 192e9 B would call a 200 GB
+ * working set too big for an MI300X that holds it. */
+START_TEST(hbm_capacities_are_binary)
+{
+	static const struct {
+		const char *arch;
+		double gib;
+	} cap[] = {{"mi300x", 192}, {"mi325x", 256}, {"b200", 178.35}};
+	for (size_t i = 0; i < sizeof cap / sizeof *cap; i++) {
+		arch_t a;
+		char err[512];
+		ck_assert_msg(arch_load(&a, t_home(), cap[i].arch, err, sizeof err) == 0, "%s", err);
+		double want = cap[i].gib * 1073741824.0 / 1e9;
+		ck_assert_msg(fabs(a.memory.capacity_GB - want) < 0.06, "%s: capacity %.4g GB, %.5g GiB is %.4g GB",
+		              cap[i].arch, a.memory.capacity_GB, cap[i].gib, want);
+	}
+}
+END_TEST
+
 Suite *suite_chips(void)
 {
 	Suite *s = suite_create("chips");
@@ -210,6 +234,7 @@ Suite *suite_chips(void)
 	tcase_add_test(tc, lpu_spreads_model_over_enough_chips);
 	tcase_add_test(tc, chips_compare_as_published);
 	tcase_add_test(tc, l40s_matches_its_datasheet);
+	tcase_add_test(tc, hbm_capacities_are_binary);
 	suite_add_tcase(s, tc);
 	return s;
 }
