@@ -201,17 +201,21 @@ END_TEST
 
 /* HBM capacities as the software sees them: memory sold as "N GB" is N GiB
  * (or close to it) of addressable memory, and a model either fits or not by
- * the byte.  AMD's ROCm hardware table gives VRAM in GiB: MI300X 192, MI325X
- * 256 (ROCm/legacy-rocm-build docs/reference/gpu-arch-specs.rst); the CUDA
+ * the byte.  nvidia-smi reports 81920 MiB (80 GiB) on an A100 80GB and
+ * 81559 MiB on an H100 (modal-labs/modal-client PR #2797); AMD's ROCm
+ * hardware table gives VRAM in GiB: MI300X 192, MI325X 256
+ * (ROCm/legacy-rocm-build docs/reference/gpu-arch-specs.rst); the CUDA
  * runtime reports 178.35 GiB of global memory on a B200 (pytorch/ao PR
- * #4002).  A preset that read "192 GB" as 192e9 B would call a 200 GB
- * working set too big for an MI300X that holds it. */
+ * #4002); Google gives TPU v4 32 GiB and v5p 95 GiB ([GCP-v4], [GCP-v5p]).
+ * A preset that read "192 GB" as 192e9 B would call a 200 GB working set
+ * too big for an MI300X that holds it. */
 START_TEST(hbm_capacities_are_binary)
 {
 	static const struct {
 		const char *arch;
 		double gib;
-	} cap[] = {{"mi300x", 192}, {"mi325x", 256}, {"b200", 178.35}};
+	} cap[] = {{"a100", 80},    {"h100", 81559 / 1024.0}, {"mi300x", 192}, {"mi325x", 256},
+	           {"b200", 178.35}, {"tpu-v4", 32},            {"tpu-v5p", 95}};
 	for (size_t i = 0; i < sizeof cap / sizeof *cap; i++) {
 		arch_t a;
 		char err[512];
