@@ -115,7 +115,7 @@ typedef struct {
 	int mc_a, mc_b;             /* multicast sharing of A and B panels */
 } gemm_traffic;
 
-static void traffic(const arch_t *a, long m, long n, long k, long batch, double eb,
+static void traffic(const arch_t *a, long m, long n, long k, long batch, double eb, double oeb,
                     const kern_tiling *t, gemm_traffic *tr)
 {
 	long tm = cdiv(m, t->bm), tn = cdiv(n, t->bn);
@@ -123,7 +123,7 @@ static void traffic(const arch_t *a, long m, long n, long k, long batch, double 
 	tr->tiles = (double)tm * tn * t->split_k * batch;
 	tr->a_B = (double)m * k * eb * batch;
 	tr->b_B = (double)k * n * eb * batch;
-	tr->out_B = (double)m * n * eb * batch;
+	tr->out_B = (double)m * n * oeb * batch;
 	/* every tile reads its A panel and B panel for its k range; a cluster of
 	 * `multicast` neighbouring tiles shares one read of the operand whose
 	 * re-reads cost more */
@@ -203,12 +203,12 @@ static void streamk_of(const arch_t *a, const kern_tiling *t, double tiles, long
 	p->partials = aligned ? 0 : p->units - 1;
 }
 
-static double estimate(const arch_t *a, long m, long n, long k, long batch, int dtype,
+static double estimate(const arch_t *a, long m, long n, long k, long batch, int dtype, double oeb,
                        const kern_tiling *t)
 {
 	double eb = arch_dtype_bytes((arch_dtype)dtype);
 	gemm_traffic tr;
-	traffic(a, m, n, k, batch, eb, t, &tr);
+	traffic(a, m, n, k, batch, eb, oeb, t, &tr);
 	long kk = cdiv(k, t->split_k);
 	double clk = arch_clock_hz(a);
 	double cyc = fmax(kern_tile_mac_cycles(a, dtype, t->bm, t->bn, kk),
@@ -219,8 +219,8 @@ static double estimate(const arch_t *a, long m, long n, long k, long batch, int 
 	double sram_bw = a->global_sram.bandwidth_GBps * 1e9;
 	/* split-K writes fp32 partials; a reduction pass after the GEMM reads
 	 * them back and writes the output */
-	double store = t->split_k > 1 ? tr.out_B / eb * 4.0 * t->split_k : tr.out_B;
-	double reduce = t->split_k > 1 ? (tr.out_B / eb * 4.0 * t->split_k + tr.out_B) / mem_bw : 0;
+	double store = t->split_k > 1 ? tr.out_B / oeb * 4.0 * t->split_k : tr.out_B;
+	double reduce = t->split_k > 1 ? (tr.out_B / oeb * 4.0 * t->split_k + tr.out_B) / mem_bw : 0;
 	double fixup = 0;
 	if (t->stream_k) {
 		streamk_plan sp;
@@ -245,7 +245,7 @@ static double estimate(const arch_t *a, long m, long n, long k, long batch, int 
 	return fmax(t_c, t_m) + (lat + first) * exposed + cyc / clk / steps + tail + reduce;
 }
 
-int kern_gemm_search(const arch_t *a, long m, long n, long k, long batch, int dtype,
+int kern_gemm_search(const arch_t *a, long m, long n, long k, long batch, int dtype, double out_eb,
                      double sram_limit_B, int stream_k, kern_tiling *out)
 {
 	static const int tens_mn[] = {16, 32, 64, 128, 256};
@@ -256,6 +256,7 @@ int kern_gemm_search(const arch_t *a, long m, long n, long k, long batch, int dt
 	static const int sys_m[] = {8, 32, 128, 256, 512, 1024, 2048, 4096, 8192};
 	static const int splits[] = {1, 2, 4, 8, 16, 32};
 	double eb = arch_dtype_bytes((arch_dtype)dtype);
+	double oeb = out_eb > 0 ? out_eb : eb;
 	double limit = a->core.sram_KiB * 1024.0;
 	if (sram_limit_B > 0 && sram_limit_B < limit)
 		limit = sram_limit_B;
@@ -296,7 +297,7 @@ int kern_gemm_search(const arch_t *a, long m, long n, long k, long batch, int dt
 						int nsk = sk == 1 && streamk ? 2 : 1;
 						for (t.stream_k = 0; t.stream_k < nsk; t.stream_k++)
 							for (t.bpc = 1; t.bpc <= max_bpc; t.bpc++) {
-								t.est_s = estimate(a, m, n, k, batch, dtype, &t);
+								t.est_s = estimate(a, m, n, k, batch, dtype, oeb, &t);
 								if (t.est_s < best.est_s * (1 - 1e-9))
 									best = t;
 							}
@@ -311,13 +312,13 @@ int kern_gemm_search(const arch_t *a, long m, long n, long k, long batch, int dt
 	return 0;
 }
 
-void kern_gemm_build(const arch_t *a, long m, long n, long k, long batch, int dtype,
-                     const kern_tiling *t, int b_is_weight, sim_kernel *sk, kern_info *ki)
+void kern_gemm_build(const arch_t *a, long m, long n, long k, long batch, int dtype, double out_eb,
+                     const kern_tiling *t, sim_kernel *sk, kern_info *ki)
 {
 	double eb = arch_dtype_bytes((arch_dtype)dtype);
+	double oeb = out_eb > 0 ? out_eb : eb;
 	gemm_traffic tr;
-	(void)b_is_weight;
-	traffic(a, m, n, k, batch, eb, t, &tr);
+	traffic(a, m, n, k, batch, eb, oeb, t, &tr);
 	long kk = cdiv(k, t->split_k);
 	long me = m - (tr.tm - 1) * t->bm, ne = n - (tr.tn - 1) * t->bn;
 	double hbm_frac = tr.loads > 0 ? tr.hbm / tr.loads : 1;
@@ -364,7 +365,7 @@ void kern_gemm_build(const arch_t *a, long m, long n, long k, long batch, int dt
 			double ld = ((double)em * kk / tr.mc_a + (double)kk * en / tr.mc_b) * eb;
 			c->mem_bytes = ld * hbm_frac;
 			c->sram_bytes = ld - c->mem_bytes;
-			c->store_bytes = (double)em * en * (t->split_k > 1 ? 4.0 : eb);
+			c->store_bytes = (double)em * en * (t->split_k > 1 ? 4.0 : oeb);
 			c->ksteps = (int)cdiv(kk, t->bk);
 		}
 	if (t->split_k > 1) {
@@ -374,7 +375,7 @@ void kern_gemm_build(const arch_t *a, long m, long n, long k, long batch, int dt
 		sim_tiles *c = &sk->tc[sk->ntc++];
 		c->n_tiles = rt;
 		c->mem_bytes = elems * 4.0 * t->split_k / rt;
-		c->store_bytes = elems * eb / rt;
+		c->store_bytes = elems * oeb / rt;
 		c->vec_cycles = elems * t->split_k / rt / a->core.vector_flops_per_clk;
 		c->ksteps = 2;
 	}

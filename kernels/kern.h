@@ -74,13 +74,15 @@ int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_impl,
                   sim_kernel *sk, kern_info *ki, int max_out, char *err, size_t errlen);
 
 /* GEMM tiling: search the legal shapes for the fastest estimate.
- * sram_limit_B caps the per-tile SRAM (0: the core's SRAM); stream_k lets
- * tensor-core chips take the stream-K decomposition where it is faster. */
-int kern_gemm_search(const arch_t *a, long m, long n, long k, long batch, int dtype,
+ * out_eb is the output's bytes per element (0: the operands' dtype; 2 where
+ * an 8-bit GEMM writes a 16-bit product).  sram_limit_B caps the per-tile
+ * SRAM (0: the core's SRAM); stream_k lets tensor-core chips take the
+ * stream-K decomposition where it is faster. */
+int kern_gemm_search(const arch_t *a, long m, long n, long k, long batch, int dtype, double out_eb,
                      double sram_limit_B, int stream_k, kern_tiling *out);
-/* Build the sim kernel of a GEMM for a given tiling. */
-void kern_gemm_build(const arch_t *a, long m, long n, long k, long batch, int dtype,
-                     const kern_tiling *t, int b_is_weight, sim_kernel *sk, kern_info *ki);
+/* Build the sim kernel of a GEMM for a given tiling (out_eb as above). */
+void kern_gemm_build(const arch_t *a, long m, long n, long k, long batch, int dtype, double out_eb,
+                     const kern_tiling *t, sim_kernel *sk, kern_info *ki);
 /* Matrix-unit cycles for one bm x bn tile over depth k (padding included). */
 double kern_tile_mac_cycles(const arch_t *a, int dtype, long bm, long bn, long k);
 /* Elements a wr x wc grid of warps reads from shared memory for an m x n x k

@@ -559,11 +559,11 @@ int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_impl, s
 	switch (op->kind) {
 	case OP_GEMM: {
 		kern_tiling t;
-		if (kern_gemm_search(a, op->m, op->n, op->k, op->batch, op->dtype, 0, !op->no_stream_k, &t)) {
+		if (kern_gemm_search(a, op->m, op->n, op->k, op->batch, op->dtype, op->out_eb, 0, !op->no_stream_k, &t)) {
 			snprintf(err, errlen, "%s: no GEMM tiling fits %.0f KiB of core SRAM", op->name, a->core.sram_KiB);
 			return -1;
 		}
-		kern_gemm_build(a, op->m, op->n, op->k, op->batch, op->dtype, &t, op->b_is_weight, sk, ki);
+		kern_gemm_build(a, op->m, op->n, op->k, op->batch, op->dtype, op->out_eb, &t, sk, ki);
 		info_common(a, op->dtype, ki);
 		break;
 	}
@@ -626,9 +626,9 @@ int kern_lower_op(const arch_t *a, const wl_op *op, int fusion, int attn_impl, s
 #define NAIVE_GEMM(tag, gm, gn, gk)                                                           \
 	do {                                                                                          \
 		kern_tiling t;                                                                        \
-		if (kern_gemm_search(a, (gm), (gn), (gk), bh, op->dtype, 0, !op->no_stream_k, &t))                     \
+		if (kern_gemm_search(a, (gm), (gn), (gk), bh, op->dtype, 0, 0, !op->no_stream_k, &t))                  \
 			goto no_tiling;                                                               \
-		kern_gemm_build(a, (gm), (gn), (gk), bh, op->dtype, &t, 0, &sk[n], &ki[n]);          \
+		kern_gemm_build(a, (gm), (gn), (gk), bh, op->dtype, 0, &t, &sk[n], &ki[n]);          \
 		info_common(a, op->dtype, &ki[n]);                                                   \
 		snprintf(ki[n].name, sizeof ki[n].name, "%.26s.%s", op->name, (tag));                 \
 		n++;                                                                                  \
@@ -778,6 +778,7 @@ static int push_kernel(kern_program *kp, const sim_kernel *sk, const kern_info *
 typedef struct {
 	long m, n, k, batch;
 	int dtype;
+	double out_eb;
 	kern_tiling t;
 } memo_entry;
 
@@ -914,14 +915,15 @@ int kern_lower(const arch_t *a, const wl_graph *g, int fusion, kern_program *kp,
 				int hit = -1;
 				for (int j = 0; j < nmemo; j++)
 					if (memo[j].m == op->m && memo[j].n == op->n && memo[j].k == op->k &&
-					    memo[j].batch == op->batch && memo[j].dtype == op->dtype) {
+					    memo[j].batch == op->batch && memo[j].dtype == op->dtype && memo[j].out_eb == op->out_eb) {
 						hit = j;
 						break;
 					}
 				if (hit >= 0) {
 					t = memo[hit].t;
 				} else {
-					if (kern_gemm_search(a, op->m, op->n, op->k, op->batch, op->dtype, 0, !op->no_stream_k, &t)) {
+					if (kern_gemm_search(a, op->m, op->n, op->k, op->batch, op->dtype, op->out_eb, 0, !op->no_stream_k,
+					                     &t)) {
 						snprintf(err, errlen, "%s: no GEMM tiling fits %.0f KiB of core SRAM", op->name,
 						         a->core.sram_KiB);
 						goto fail;
@@ -933,9 +935,9 @@ int kern_lower(const arch_t *a, const wl_graph *g, int fusion, kern_program *kp,
 							goto oom;
 						memo = nm;
 					}
-					memo[nmemo++] = (memo_entry){op->m, op->n, op->k, op->batch, op->dtype, t};
+					memo[nmemo++] = (memo_entry){op->m, op->n, op->k, op->batch, op->dtype, op->out_eb, t};
 				}
-				kern_gemm_build(a, op->m, op->n, op->k, op->batch, op->dtype, &t, op->b_is_weight, &sk[0], &ki[0]);
+				kern_gemm_build(a, op->m, op->n, op->k, op->batch, op->dtype, op->out_eb, &t, &sk[0], &ki[0]);
 				info_common(a, op->dtype, &ki[0]);
 				snprintf(sk[0].name, sizeof sk[0].name, "%s", op->name);
 				snprintf(ki[0].name, sizeof ki[0].name, "%s", op->name);

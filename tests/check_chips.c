@@ -89,7 +89,7 @@ static double fixed_tiling_rate(long m, long n, long k)
 	char err[512];
 	ck_assert_int_eq(arch_load(&a, t_home(), "h100", err, sizeof err), 0);
 	kern_tiling tl = {128, 256, 64, 3, 2, 1, 0, 0, 0};
-	kern_gemm_build(&a, m, n, k, 1, DT_BF16, &tl, 1, &sk, &ki);
+	kern_gemm_build(&a, m, n, k, 1, DT_BF16, 0, &tl, &sk, &ki);
 	return 2.0 * m * n * k / t_sim_kernel(&a, &sk, 0);
 }
 

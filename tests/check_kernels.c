@@ -27,8 +27,8 @@ static double gemm_tflops(const arch_t *a, long m, long n, long k, int dtype)
 	kern_tiling t;
 	sim_kernel sk;
 	kern_info ki;
-	ck_assert_int_eq(kern_gemm_search(a, m, n, k, 1, dtype, 0, 1, &t), 0);
-	kern_gemm_build(a, m, n, k, 1, dtype, &t, 1, &sk, &ki);
+	ck_assert_int_eq(kern_gemm_search(a, m, n, k, 1, dtype, 0, 0, 1, &t), 0);
+	kern_gemm_build(a, m, n, k, 1, dtype, 0, &t, &sk, &ki);
 	return 2.0 * m * n * k / t_sim_kernel(a, &sk, 0) / 1e12;
 }
 
@@ -46,7 +46,7 @@ START_TEST(tiling_fits_sram)
 			double limit = a.core.sram_KiB * 1024;
 			for (int shrink = 0; shrink < 4; shrink++, limit /= 2) {
 				kern_tiling t;
-				if (kern_gemm_search(&a, shapes[s][0], shapes[s][1], shapes[s][2], 1, dt, limit, 1, &t))
+				if (kern_gemm_search(&a, shapes[s][0], shapes[s][1], shapes[s][2], 1, dt, 0, limit, 1, &t))
 					continue;   /* nothing fits: reported as infeasible, never a crash */
 				ck_assert_msg(t.smem_B <= limit, "%s %ld: tile needs %.0f B > %.0f", archs[i], shapes[s][0],
 				              t.smem_B, limit);
@@ -68,7 +68,7 @@ static double sim_time(const arch_t *a, long m, long n, long k, const kern_tilin
 {
 	sim_kernel sk;
 	kern_info ki;
-	kern_gemm_build(a, m, n, k, 1, DT_BF16, t, 1, &sk, &ki);
+	kern_gemm_build(a, m, n, k, 1, DT_BF16, 0, t, &sk, &ki);
 	return t_sim_kernel(a, &sk, 1);
 }
 
@@ -88,7 +88,7 @@ START_TEST(search_beats_fixed_tilings)
 		for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
 			long m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
 			kern_tiling best;
-			ck_assert_int_eq(kern_gemm_search(&a, m, n, k, 1, DT_BF16, 0, 1, &best), 0);
+			ck_assert_int_eq(kern_gemm_search(&a, m, n, k, 1, DT_BF16, 0, 0, 1, &best), 0);
 			double tb = sim_time(&a, m, n, k, &best);
 			for (size_t f = 0; f < sizeof fixed / sizeof *fixed; f++) {
 				kern_tiling t = fixed[f];
@@ -132,7 +132,7 @@ START_TEST(small_mma_sync_tiles_are_bound_by_shared_memory)
 	              "a100 128x128 tiles at %.3f of peak", f128);
 	/* the search does not pick a tile the shared memory cannot feed */
 	kern_tiling best;
-	ck_assert_int_eq(kern_gemm_search(&a, m, n, k, 1, DT_BF16, 0, 1, &best), 0);
+	ck_assert_int_eq(kern_gemm_search(&a, m, n, k, 1, DT_BF16, 0, 0, 1, &best), 0);
 	ck_assert_msg(kern_gemm_smem_cycles(&a, DT_BF16, best.bm, best.bn, k) <=
 	                  kern_tile_mac_cycles(&a, DT_BF16, best.bm, best.bn, k),
 	              "picked %dx%d", best.bm, best.bn);
@@ -159,8 +159,8 @@ START_TEST(stream_k_removes_the_last_wave)
 	sk.stream_k = 1;
 	sim_kernel sdp, ssk;
 	kern_info idp, isk;
-	kern_gemm_build(&a, m, n, k, 1, DT_BF16, &dp, 1, &sdp, &idp);
-	kern_gemm_build(&a, m, n, k, 1, DT_BF16, &sk, 1, &ssk, &isk);
+	kern_gemm_build(&a, m, n, k, 1, DT_BF16, 0, &dp, &sdp, &idp);
+	kern_gemm_build(&a, m, n, k, 1, DT_BF16, 0, &sk, &ssk, &isk);
 	ck_assert_double_eq_tol(isk.mem_bytes - idp.mem_bytes, 2 * 131.0 * 128 * 256 * 4, 1);
 	double tdp = t_sim_kernel(&a, &sdp, 0), tsk = t_sim_kernel(&a, &ssk, 0);
 	double ideal = 2.0 * m * n * k / (arch_peak_flops(&a, DT_BF16) * a.core.matrix_efficiency);
@@ -174,10 +174,10 @@ START_TEST(stream_k_removes_the_last_wave)
 	              "stream-K %.4g s vs one tile per block %.4g s (hand-offs %.3g s)", tsk, tdp, exposed);
 	/* the search takes stream-K here, and never where the library lacks it */
 	kern_tiling best;
-	ck_assert_int_eq(kern_gemm_search(&a, m, n, k, 1, DT_BF16, 0, 1, &best), 0);
+	ck_assert_int_eq(kern_gemm_search(&a, m, n, k, 1, DT_BF16, 0, 0, 1, &best), 0);
 	ck_assert_msg(best.stream_k, "picked %dx%d split %d", best.bm, best.bn, best.split_k);
 	for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
-		ck_assert_int_eq(kern_gemm_search(&a, shapes[s][0], shapes[s][1], shapes[s][2], 1, DT_BF16, 0, 0, &best), 0);
+		ck_assert_int_eq(kern_gemm_search(&a, shapes[s][0], shapes[s][1], shapes[s][2], 1, DT_BF16, 0, 0, 0, &best), 0);
 		ck_assert(!best.stream_k);
 	}
 }
@@ -224,6 +224,31 @@ START_TEST(bf16_gemms_stay_under_the_measured_maximum)
 			double tf = gemm_tflops(&a, m, n, k, DT_BF16);
 			ck_assert_msg(tf <= chip[c].best, "%s %ldx%ldx%ld bf16 at %.1f TFLOP/s", chip[c].arch, m, n, k, tf);
 		}
+	}
+}
+END_TEST
+
+/* An 8-bit GEMM that dequantizes its product to the 16-bit hidden state
+ * (out_eb 2) stores one more byte per output element than one writing its
+ * own dtype, and nothing else changes: for the same tiling the memory bytes
+ * differ by exactly m x n (split-K partials and stream-K fix-ups are fp32
+ * either way). */
+START_TEST(gemm_output_element_is_its_own)
+{
+	arch_t a = load("h100", NULL);
+	static const long sh[][3] = {{128, 4096, 4096}, {2048, 16384, 4096}, {8, 4096, 14336}};
+	for (int s = 0; s < 3; s++) {
+		long m = sh[s][0], n = sh[s][1], k = sh[s][2];
+		kern_tiling t;
+		ck_assert_int_eq(kern_gemm_search(&a, m, n, k, 1, DT_FP8, 2, 0, 1, &t), 0);
+		sim_kernel s8, s16;
+		kern_info i8, i16;
+		kern_gemm_build(&a, m, n, k, 1, DT_FP8, 0, &t, &s8, &i8);
+		kern_gemm_build(&a, m, n, k, 1, DT_FP8, 2, &t, &s16, &i16);
+		double d = i16.mem_bytes - i8.mem_bytes;
+		ck_assert_msg(fabs(d / ((double)m * n) - 1) < 1e-9, "%ldx%ldx%ld: 16-bit output adds %.6g B, m x n = %ld",
+		              m, n, k, d, m * n);
+		ck_assert(i16.flops == i8.flops);
 	}
 }
 END_TEST
@@ -912,6 +937,7 @@ Suite *suite_kernels(void)
 	tcase_add_test(tc, stream_k_removes_the_last_wave);
 	tcase_add_test(tc, fp8_gemms_stay_under_the_measured_maximum);
 	tcase_add_test(tc, bf16_gemms_stay_under_the_measured_maximum);
+	tcase_add_test(tc, gemm_output_element_is_its_own);
 	tcase_add_test(tc, fusion_moves_fewer_bytes_same_flops);
 	tcase_add_test(tc, compiler_runs_norms_as_their_own_kernels);
 	tcase_add_test(tc, attn_impl_is_honoured_under_eager);

@@ -5,8 +5,8 @@
  * decode, every phase runs for every model preset, micro-batches accumulate
  * their weight gradients (in fp32 for bf16), 8-bit training runs Transformer
  * Engine's casts, pipeline transfers block and cross the network as
- * Megatron-LM 2021 ran them, and a gated FFN's gate and up projections run
- * as one GEMM or two. */
+ * Megatron-LM 2021 ran them, a gated FFN's gate and up projections run
+ * as one GEMM or two, and 8-bit serving quantizes each linear layer's input. */
 #include "tests.h"
 
 #include <math.h>
@@ -30,6 +30,29 @@ static double cli_num(const char *args, const char *key)
 	int rc = t_cli(args, out, sizeof out, err, sizeof err);
 	ck_assert_msg(rc == 0, "'%s': %s", args, err);
 	return t_json_num(out, key);
+}
+
+/* Sum count x field over the kernels of a run's JSON whose name starts with
+ * `prefix`; *n gets the instance count. */
+static double kernels_sum(const char *json, const char *prefix, const char *field, double *n)
+{
+	double sum = 0, cnt = 0;
+	char key[32];
+	snprintf(key, sizeof key, "\"%s\":", field);
+	size_t pl = strlen(prefix);
+	for (const char *p = strstr(json, "\"kernels\""); p && (p = strstr(p, "{\"name\":\"")) != NULL;) {
+		p += 9;
+		if (strncmp(p, prefix, pl))
+			continue;
+		const char *c = strstr(p, "\"count\":"), *f = strstr(p, key);
+		ck_assert(c && f);
+		double k = atof(c + 8);
+		cnt += k;
+		sum += k * atof(f + strlen(key));
+	}
+	if (n)
+		*n = cnt;
+	return sum;
 }
 
 START_TEST(collectives_match_closed_forms)
@@ -111,6 +134,35 @@ START_TEST(fp8_serving_reduces_16bit_hidden_states)
 	double one = cli_num("kernel --arch h100 --op allreduce --bytes 1048576 --chips 2 --json", "time_s");
 	ck_assert_msg(fabs(t_ar[0] / one - 1) < 1e-6, "fp8 all-reduce %.6g vs 1 MiB %.6g", t_ar[0], one);
 	ck_assert_msg(fabs(t_ar[0] / t_ar[1] - 1) < 1e-6, "fp8 %.6g vs bf16 %.6g", t_ar[0], t_ar[1]);
+}
+END_TEST
+
+/* 8-bit serving quantizes each linear layer's 16-bit input before its GEMM
+ * (TensorRT-LLM's FP8Linear: quantize, FP8 GEMM, dequantize), 2 B read and
+ * 1 B written an element.  The 2-layer GPT's prefill of 512 tokens: per
+ * layer the qkv, o and up inputs (512 x 1024) and the down input (512 x
+ * 4096), and the output layer's one last-token row (1 x 1024): 9 kernels
+ * under eager fusion; a compiler folds them into the ops that produce the
+ * inputs; a bf16 run has none. */
+START_TEST(fp8_serving_quantizes_each_linear_input)
+{
+	const char *base = "run --arch h100 " SMALL_GPT " --phase prefill --seq 512 --batch 1 --json";
+	char args[1024];
+	double n;
+	snprintf(args, sizeof args, "%s --dtype fp8 --fusion eager", base);
+	ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
+	double bytes = kernels_sum(out, "quantize", "bytes", &n);
+	double elems = 2 * 512.0 * (3 * 1024 + 4096) + 1024;
+	ck_assert_msg(n == 9, "%g quantize kernels", n);
+	ck_assert_msg(fabs(bytes / (3 * elems) - 1) < 1e-9, "%.6g B quantized, expected %.6g", bytes, 3 * elems);
+	snprintf(args, sizeof args, "%s --dtype fp8 --fusion compiler", base);
+	ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
+	kernels_sum(out, "quantize", "bytes", &n);
+	ck_assert_msg(n == 0, "%g quantize kernels under a compiler", n);
+	snprintf(args, sizeof args, "%s --dtype bf16 --fusion eager", base);
+	ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
+	kernels_sum(out, "quantize", "bytes", &n);
+	ck_assert_msg(n == 0, "%g quantize kernels in bf16", n);
 }
 END_TEST
 
@@ -290,28 +342,6 @@ START_TEST(every_model_every_phase)
 }
 END_TEST
 
-/* Sum count x field over the kernels of a run's JSON whose name starts with
- * `prefix`; *n gets the instance count. */
-static double kernels_sum(const char *json, const char *prefix, const char *field, double *n)
-{
-	double sum = 0, cnt = 0;
-	char key[32];
-	snprintf(key, sizeof key, "\"%s\":", field);
-	size_t pl = strlen(prefix);
-	for (const char *p = strstr(json, "\"kernels\""); p && (p = strstr(p, "{\"name\":\"")) != NULL;) {
-		p += 9;
-		if (strncmp(p, prefix, pl))
-			continue;
-		const char *c = strstr(p, "\"count\":"), *f = strstr(p, key);
-		ck_assert(c && f);
-		double k = atof(c + 8);
-		cnt += k;
-		sum += k * atof(f + strlen(key));
-	}
-	if (n)
-		*n = cnt;
-	return sum;
-}
 
 /* A ring collective's latency grows with every rank of the group, and
  * ZeRO-3 gathers each weight before each use and reduce-scatters each
@@ -656,6 +686,7 @@ Suite *suite_workloads(void)
 	tcase_add_test(tc, collectives_match_closed_forms);
 	tcase_add_test(tc, nccl_protocol_cost_model);
 	tcase_add_test(tc, fp8_serving_reduces_16bit_hidden_states);
+	tcase_add_test(tc, fp8_serving_quantizes_each_linear_input);
 	tcase_add_test(tc, fp8_kv_cache_halves_cache_and_decode_reads);
 	tcase_add_test(tc, pipeline_bubble);
 	tcase_add_test(tc, ring_latency_and_zero3_per_weight_collectives);

@@ -129,6 +129,16 @@ static void gemm(bld *b, const char *name, long m, long n, long k, long batch, i
 		return;
 	if (weight && !b->in_bwd && !b->hp)
 		fp8_cast(b, "fp8-cast-transpose", (double)m * k * batch, 0);
+	/* 8-bit serving (FP8 / INT8 GEMMs outside training): the hidden states
+	 * stay 16-bit, so each linear layer quantizes its input first: reads 2 B
+	 * and writes 1 B an element (TensorRT-LLM's FP8Linear.forward: quantize
+	 * -> FP8 GEMM -> dequantize to the model dtype, tensorrt_llm/quantization/
+	 * layers.py).  A kernel of its own when nothing fuses it; a fusing policy
+	 * folds it into the op that produced the input. */
+	if (weight && !b->te8 && b->eb < 2 && b->s->phase != PH_TRAIN) {
+		double e = (double)m * k * batch;
+		vec(b, OP_ELEM, CLS_ELEM, "quantize", e, e, 0, e * b->eb / b->aeb, 2);
+	}
 	/* ZeRO-3: the weight's shards are all-gathered before the GEMM that
 	 * uses it, one collective per weight tensor, as DeepSpeed fetches a
 	 * sub-module's parameters (stage3.py fetch_sub_module: one all_gather per
@@ -155,7 +165,10 @@ static void gemm(bld *b, const char *name, long m, long n, long k, long batch, i
 		ieb = b->aeb;
 	}
 	op->bytes_in = ((double)m * k + (double)k * n) * batch * ieb;
-	op->bytes_out = (double)m * n * batch * (b->te8 ? b->aeb : b->eb);
+	/* the product leaves in the hidden-state dtype: 16-bit behind 8-bit
+	 * GEMMs (TE's FP8 training and 8-bit serving dequantize it) */
+	op->bytes_out = (double)m * n * batch * b->aeb;
+	op->out_eb = b->aeb;
 	/* a biased projection adds its bias: its own kernel unless fused */
 	if (weight && b->m->bias && !b->in_bwd) {
 		double e = (double)m * n * batch;

@@ -169,6 +169,8 @@ typedef struct {
 	/* GEMM */
 	long m, n, k, batch;
 	int b_is_weight;      /* B is a weight (read once from memory) */
+	double out_eb;        /* GEMM: bytes per output element (0: the operands' dtype; 2 where an
+	                       * 8-bit GEMM dequantizes its product to the 16-bit hidden state) */
 	int no_stream_k;      /* GEMM: the library has no stream-K decomposition (run.stream_k = 0) */
 	int mask_form;        /* attention: wl_causal_mask (eager naive attention) */
 	/* attention: per chip shard */
