@@ -55,6 +55,16 @@ static double kernels_sum(const char *json, const char *prefix, const char *fiel
 	return sum;
 }
 
+/* Run `args` and count the kernel instances whose name starts with `prefix`. */
+static double kernels_named(const char *args, const char *prefix)
+{
+	double n;
+	int rc = t_cli(args, out, sizeof out, err, sizeof err);
+	ck_assert_msg(rc == 0, "'%s': %s", args, err);
+	kernels_sum(out, prefix, "bytes", &n);
+	return n;
+}
+
 START_TEST(collectives_match_closed_forms)
 {
 	arch_t a;
@@ -156,13 +166,9 @@ START_TEST(fp8_serving_quantizes_each_linear_input)
 	ck_assert_msg(n == 9, "%g quantize kernels", n);
 	ck_assert_msg(fabs(bytes / (3 * elems) - 1) < 1e-9, "%.6g B quantized, expected %.6g", bytes, 3 * elems);
 	snprintf(args, sizeof args, "%s --dtype fp8 --fusion compiler", base);
-	ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
-	kernels_sum(out, "quantize", "bytes", &n);
-	ck_assert_msg(n == 0, "%g quantize kernels under a compiler", n);
+	ck_assert_msg((n = kernels_named(args, "quantize")) == 0, "%g quantize kernels under a compiler", n);
 	snprintf(args, sizeof args, "%s --dtype bf16 --fusion eager", base);
-	ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
-	kernels_sum(out, "quantize", "bytes", &n);
-	ck_assert_msg(n == 0, "%g quantize kernels in bf16", n);
+	ck_assert_msg((n = kernels_named(args, "quantize")) == 0, "%g quantize kernels in bf16", n);
 }
 END_TEST
 
@@ -524,14 +530,10 @@ START_TEST(gradient_accumulation_per_micro_batch)
 
 	/* one micro-batch per step: nothing to accumulate */
 	snprintf(args, sizeof args, "%s --batch 2 --chips 1", base);
-	ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
-	kernels_sum(out, "grad-accum", "bytes", &n);
-	ck_assert_msg(n == 0, "%g accumulations with one micro-batch", n);
+	ck_assert_msg((n = kernels_named(args, "grad-accum")) == 0, "%g accumulations with one micro-batch", n);
 	/* ZeRO-3 reduce-scatters each gradient as it is computed */
 	snprintf(args, sizeof args, "%s --batch 8 --chips 2 --dp 2 --zero 3", base);
-	ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
-	kernels_sum(out, "grad-accum", "bytes", &n);
-	ck_assert_msg(n == 0, "%g accumulations under ZeRO-3", n);
+	ck_assert_msg((n = kernels_named(args, "grad-accum")) == 0, "%g accumulations under ZeRO-3", n);
 }
 END_TEST
 
