@@ -82,6 +82,10 @@ const cfg_key arch_keys[] = {
 	B("system.nccl_protocols", system.nccl_protocols, 0,
 	  "ring all-reduce/all-gather/reduce-scatter priced as NCCL does (src/graph/tuning.cc): a base latency per "
 	  "collective plus a per-step latency, for the cheapest of its LL, LL128 and Simple protocols"),
+	I("system.comm_cores", system.comm_cores, "", 0, 0, 100000,
+	  "cores a collective's kernel holds while it runs beside compute (NCCL: one thread block per channel); "
+	  "a compute kernel launched during an overlapped collective gets the others until it ends; 0 = collectives "
+	  "take no cores (DMA engines)"),
 
 	F("power.tdp_W", power.tdp_W, "W", 0, 0, 1e5, "thermal design power per chip"),
 	F("power.idle_W", power.idle_W, "W", 0, 0, 1e5, "power when idle"),

@@ -152,6 +152,8 @@ typedef struct {
 		double scaleout_latency_us;
 		double scaleout_efficiency;
 		int nccl_protocols;        /* 1: ring collectives follow NCCL's protocol cost model */
+		int comm_cores;            /* cores a collective's kernel holds while it runs
+		                            * beside compute (NCCL: one block per channel) */
 	} system;
 
 	struct {

@@ -20,6 +20,6 @@
 #ifndef CODESIM_MODEL_VERSION_H
 #define CODESIM_MODEL_VERSION_H
 
-#define CODESIM_MODEL_VERSION "2026-11-22-8bit-quantize-16bit-products"
+#define CODESIM_MODEL_VERSION "2026-11-22-overlapped-collectives-hold-sms"
 
 #endif

@@ -42,6 +42,7 @@ void kern_chip(const arch_t *a, sim_program *p)
 	}
 	p->launch_s = a->sched.launch_overhead_us * 1e-6;
 	p->static_schedule = a->sched.static_schedule;
+	p->comm_cores = a->system.comm_cores;
 	p->pp = p->vpp = p->n_micro = 1;
 }
 

@@ -97,6 +97,8 @@ struct Engine : sc_module {
 	// current compute kernel
 	const sim_kernel *cur = nullptr;
 	int cur_class = 0;
+	int cur_cores = 0, cur_held = 0, cur_bpc = 1;   // cores it runs on, of them held by a collective
+	int cur_held_at_launch = 0;
 	double cur_left = 0;     // tiles left in cur_class
 	int active = 0;
 	double store_done = 0;
@@ -152,6 +154,20 @@ struct Engine : sc_module {
 		return true;
 	}
 
+	// The collective is done: the cores it held take tiles of the running
+	// kernel, if it has any left.
+	void release_held()
+	{
+		if (!cur || cur_held <= 0 || active <= 0)
+			return;
+		for (Slot *s : slots)
+			if (s->core >= cur_cores - cur_held && s->core < cur_cores && s->idx < cur_bpc) {
+				active++;
+				s->kick.notify(SC_ZERO_TIME);
+			}
+		cur_held = 0;
+	}
+
 	void slot_finished(double now)
 	{
 		if (--active == 0)
@@ -171,10 +187,22 @@ struct Engine : sc_module {
 		busy_mac = mem_bytes = sram_bytes = 0;
 		int cores = k->cores > 0 ? std::min(k->cores, p->cores) : p->cores;
 		int bpc = std::max(1, k->blocks_per_core);
+		// An overlapped collective in flight holds comm_cores cores (NCCL runs
+		// one thread block per channel, and a GEMM block and a NCCL block do
+		// not fit one SM together): the kernel's blocks go to the others, and
+		// the held cores join when the collective ends (comm()).  Cores the
+		// kernel leaves idle are taken first.
+		int held = 0;
+		if (p->comm_cores > 0 && (comm_busy || !comm_q.empty()))
+			held = std::min(cores - 1, std::max(0, p->comm_cores - (p->cores - cores)));
+		cur_cores = cores;
+		cur_held = held;
+		cur_held_at_launch = held > 0;
+		cur_bpc = bpc;
 		active = 0;
 		std::vector<Slot *> go;
 		for (Slot *s : slots)
-			if (s->core < cores && s->idx < bpc)
+			if (s->core < cores - held && s->idx < bpc)
 				go.push_back(s);
 		double total = 0;
 		for (int c = 0; c < k->ntc; c++)
@@ -206,12 +234,23 @@ struct Engine : sc_module {
 						wait(comm_job_done);
 				continue;
 			}
-			double ts = now_s();
-			run_compute(i, ks);
-			// identical consecutive instances: the rest take as long as this one
-			// (the kernel's time is then that of all of them, as for comm)
-			if (k->count > 1) {
-				wait(dt((k->count - 1) * (now_s() - ts)));
+			double ts = now_s(), last = 0, done = 0;
+			// identical consecutive instances: the rest take as long as the
+			// last one simulated (the kernel's time is then that of all of
+			// them, as for comm); instances that started beside a collective
+			// are each simulated, up to 64, as the collective may end in any
+			int held = 0;
+			do {
+				double t1 = now_s();
+				run_compute(i, ks);
+				held = cur_held_at_launch;
+				last = now_s() - t1;
+				done += 1;
+			} while (held && k->count - done >= 1 && done < 64);
+			if (k->count > done) {
+				wait(dt((k->count - done) * last));
+				ks->time_s = now_s() - ts;
+			} else if (done > 1) {
 				ks->time_s = now_s() - ts;
 			}
 		}
@@ -293,6 +332,8 @@ struct Engine : sc_module {
 			ks->busy_mac_s = 0;
 			ks->mem_bytes = ks->sram_bytes = 0;
 			comm_busy = 0;
+			if (comm_q.empty())
+				release_held();
 			comm_job_done.notify(SC_ZERO_TIME);
 		}
 	}

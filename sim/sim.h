@@ -82,6 +82,9 @@ typedef struct {
 	double sram_latency_s;
 	double launch_s;
 	int static_schedule;      /* partition bandwidth per core: no contention */
+	int comm_cores;           /* cores an overlapped collective holds while it runs: a
+	                           * compute kernel launched meanwhile starts on the others
+	                           * and takes the held ones back when the collective ends */
 	/* program */
 	sim_kernel *kernels;
 	int nkernels;

@@ -892,6 +892,51 @@ START_TEST(two_pass_norm_rereads_rows_past_l2)
 }
 END_TEST
 
+/* A collective that runs beside compute holds comm_cores cores (NCCL: one
+ * thread block per channel, 24 on 8-GPU A100/H100 nodes); a kernel launched
+ * meanwhile starts on the other cores and takes the held ones back when the
+ * collective ends.  Hand-worked: 10 cores, 100 tiles of 1 ms, a 2 ms
+ * collective holding 5 cores.  Tiles start at t = 0 and 1 on 5 cores, then
+ * on all 10 from t = 2: 10 + 10 per ms, so the last 10 start at t = 10 and
+ * end at 11 ms, one more ms than alone (5 cores x 2 ms of lost work over 10
+ * cores). */
+START_TEST(overlapped_collective_holds_its_cores)
+{
+	sim_program chip;
+	memset(&chip, 0, sizeof chip);
+	chip.cores = 10;
+	chip.clock_hz = 1e9;
+	chip.mem_bw_Bps = 1e12;
+	sim_kernel k[2];
+	memset(k, 0, sizeof k);
+	snprintf(k[0].name, sizeof k[0].name, "allgather");
+	k[0].is_comm = 1, k[0].overlap = 1, k[0].count = 1;
+	k[0].nphases = 1;
+	k[0].ph[0] = (sim_phase){.steps = 1, .bytes_per_step = 0, .bw_Bps = 1e9, .latency_s = 2e-3};
+	snprintf(k[1].name, sizeof k[1].name, "gemm");
+	k[1].count = 1, k[1].blocks_per_core = 1, k[1].ntc = 1;
+	k[1].tc[0] = (sim_tiles){.n_tiles = 100, .mac_cycles = 1e6, .ksteps = 1};
+
+	double alone = t_sim_kernels(&chip, &k[1], 1);
+	ck_assert_msg(fabs(alone / 10e-3 - 1) < 1e-6, "alone %.6g s", alone);
+	/* collectives that take no cores (DMA engines): it hides entirely */
+	double free_ = t_sim_kernels(&chip, k, 2);
+	ck_assert_msg(fabs(free_ / 10e-3 - 1) < 1e-6, "beside a core-free collective %.6g s", free_);
+	chip.comm_cores = 5;
+	double held = t_sim_kernels(&chip, k, 2);
+	ck_assert_msg(fabs(held / 11e-3 - 1) < 1e-6, "beside a 5-core collective %.6g s, hand-worked 11 ms", held);
+	/* three instances: only the first meets the collective (11 + 10 + 10) */
+	k[1].count = 3;
+	double three = t_sim_kernels(&chip, k, 2);
+	ck_assert_msg(fabs(three / 31e-3 - 1) < 1e-6, "3 instances %.6g s, hand-worked 31 ms", three);
+	/* a blocking collective holds nothing: the kernel waits, then runs alone */
+	k[1].count = 1;
+	k[0].overlap = 0;
+	double serial = t_sim_kernels(&chip, k, 2);
+	ck_assert_msg(fabs(serial / 12e-3 - 1) < 1e-6, "after a blocking collective %.6g s", serial);
+}
+END_TEST
+
 START_TEST(eager_bert_memory_wall)
 {
 	/* Ivanov et al. (MLSys 2021): in BERT-large training, tensor contractions
@@ -956,6 +1001,7 @@ Suite *suite_kernels(void)
 	tcase_add_test(tc, eager_naive_attention_runs_each_framework_op);
 	tcase_add_test(tc, eager_causal_mask_forms_move_their_bytes);
 	tcase_add_test(tc, eager_bert_memory_wall);
+	tcase_add_test(tc, overlapped_collective_holds_its_cores);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -396,6 +396,25 @@ START_TEST(ring_latency_and_zero3_per_weight_collectives)
 	}
 	/* prefetching hides part of the collectives behind compute */
 	ck_assert_msg(step[1] < step[0], "overlapped %.6g vs blocking %.6g", step[1], step[0]);
+	/* the overlapped collectives hold 24 of a100's 108 SMs (arch.system.comm_cores): the
+	 * compute beside them is slower than beside collectives that take no cores, by less
+	 * than the collectives' own time (one node, where the collectives are short enough
+	 * for compute to be on the critical path) */
+	{
+		const char *node = "run --arch a100 " SMALL_GPT " --phase train --batch 64 --seq 512 --chips 8 --dp 8 "
+		                   "--tp 1 --zero 3 --recompute full -s run.overlap=1 --json";
+		double th[2], coll = 0;
+		for (int held = 0; held < 2; held++) {
+			char args[1024];
+			snprintf(args, sizeof args, "%s%s", node, held ? "" : " -s arch.system.comm_cores=0");
+			ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
+			th[held] = t_json_num(out, "time_s");
+			if (held)
+				coll = kernels_sum(out, "zero3-", "time_s", NULL);
+		}
+		ck_assert_msg(th[1] > th[0], "holding SMs %.6g vs not %.6g", th[1], th[0]);
+		ck_assert_msg(th[1] - th[0] < coll, "holding SMs adds %.6g s, collectives %.6g s", th[1] - th[0], coll);
+	}
 
 	/* tensor-list collectives: PyTorch copies each rank's chunk with its own
 	 * kernel, 64 per collective: (26 + 9) x 64 = 2240 copies, each at least a

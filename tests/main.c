@@ -91,6 +91,48 @@ double t_sim_kernel(const arch_t *a, const sim_kernel *k, int launch)
 	return t;
 }
 
+typedef struct {
+	sim_program chip;
+	sim_kernel k[8];
+	int n;
+} some_kernels;
+
+static int some_kernels_fn(const void *arg, void *out, char *err, size_t errlen)
+{
+	const some_kernels *j = arg;
+	sim_program p = j->chip;
+	sim_kernel k[8];
+	sim_kstat ks[8];
+	sim_segment seg;
+	double seg_s;
+	sim_stats st;
+	memcpy(k, j->k, sizeof k);
+	memset(&seg, 0, sizeof seg);
+	memset(&st, 0, sizeof st);
+	seg.count = 1, seg.n = j->n, seg.role = SEG_STEP;
+	p.kernels = k, p.nkernels = j->n, p.segs = &seg, p.nsegs = 1;
+	p.pp = p.vpp = p.n_micro = 1;
+	st.k = ks, st.seg_s = &seg_s;
+	if (sim_run(&p, &st, err, errlen))
+		return -1;
+	*(double *)out = st.step_s;
+	return 0;
+}
+
+double t_sim_kernels(const sim_program *chip, const sim_kernel *k, int n)
+{
+	some_kernels j;
+	char err[512];
+	double t = -1;
+	ck_assert(n >= 1 && n <= 8);
+	memset(&j, 0, sizeof j);
+	j.chip = *chip;
+	memcpy(j.k, k, sizeof *k * (size_t)n);
+	j.n = n;
+	ck_assert_msg(xp_fork_call(some_kernels_fn, &j, &t, sizeof t, 60, NULL, err, sizeof err) == 0, "%s", err);
+	return t;
+}
+
 int main(void)
 {
 	Suite *(*suites[])(void) = {

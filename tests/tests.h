@@ -24,6 +24,10 @@ double t_json_num(const char *json, const char *key);
 /* Simulate one sim kernel alone on the chip (in a forked worker); seconds.
  * launch: whether the kernel pays its launch gap. */
 double t_sim_kernel(const arch_t *a, const sim_kernel *k, int launch);
+/* Simulate kernels k[0..n) as one segment on chip's settings (its cores,
+ * clock, bandwidths, comm_cores; its program fields are ignored), in a
+ * forked worker; the step's seconds.  n <= 8. */
+double t_sim_kernels(const sim_program *chip, const sim_kernel *k, int n);
 
 Suite *suite_config(void);
 Suite *suite_analytic(void);
