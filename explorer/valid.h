@@ -120,6 +120,7 @@ typedef struct {
 	                               * 2 --backward-only (the backward pass alone) */
 	int mask_form;                /* --mask: wl_causal_mask (eager naive causal attention) */
 	int no_stream_k;              /* --no-stream-k: the GEMM library lacks stream-K */
+	double out_eb;                /* --out-dtype: bytes of a GEMM output element (0: --dtype's) */
 	int fusion;            /* wl_fusion: FUSE_EAGER (the library kernel) or FUSE_COMPILER */
 } xp_kspec;
 

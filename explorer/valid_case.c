@@ -490,7 +490,7 @@ int xp_kspec_parse(int argc, char **argv, int first, xp_kspec *ks, char *err, si
 		if (done)
 			continue;
 		if (!strcmp(a, "--arch") || !strcmp(a, "--op") || !strcmp(a, "--impl") || !strcmp(a, "--dtype") ||
-		    !strcmp(a, "--bytes") || !strcmp(a, "--fusion") || !strcmp(a, "--mask") || !strcmp(a, "-s")) {
+		    !strcmp(a, "--out-dtype") || !strcmp(a, "--bytes") || !strcmp(a, "--fusion") || !strcmp(a, "--mask") || !strcmp(a, "-s")) {
 			if (i + 1 >= argc) {
 				snprintf(err, errlen, "%s needs a value", a);
 				return -1;
@@ -532,6 +532,13 @@ int xp_kspec_parse(int argc, char **argv, int first, xp_kspec *ks, char *err, si
 					snprintf(err, errlen, "--dtype %s: expected bf16, fp16, fp8 or int8", v);
 					return -1;
 				}
+			} else if (!strcmp(a, "--out-dtype")) {
+				int d = find_name(arch_dtype_names, v);
+				if (d < 0 && strcmp(v, "fp32")) {
+					snprintf(err, errlen, "--out-dtype %s: expected bf16, fp16, fp8, int8 or fp32", v);
+					return -1;
+				}
+				ks->out_eb = d < 0 ? 4.0 : arch_dtype_bytes((arch_dtype)d);
 			} else if (!strcmp(a, "--bytes")) {
 				char *end;
 				ks->bytes = strtod(v, &end);
@@ -603,6 +610,10 @@ int xp_kspec_build(const char *home, const xp_kspec *ks, const char (*extra)[160
 		snprintf(err, errlen, "%s has no %s matrix unit", a->name, arch_dtype_names[dtype]);
 		return -1;
 	}
+	if (strcmp(ks->op, "gemm") && ks->out_eb > 0) {
+		snprintf(err, errlen, "--out-dtype applies to --op gemm only, not --op %s", ks->op);
+		return -1;
+	}
 	if (strcmp(ks->op, "attention") && (ks->backward || ks->causal)) {
 		snprintf(err, errlen, "--%s applies to --op attention only, not --op %s",
 		         ks->causal ? "causal" : ks->backward == 2 ? "backward-only" : "backward", ks->op);
@@ -622,6 +633,7 @@ int xp_kspec_build(const char *home, const xp_kspec *ks, const char (*extra)[160
 		}
 		op->kind = OP_GEMM, op->cls = CLS_GEMM;
 		op->m = ks->m, op->n = ks->n, op->k = ks->k, op->batch = ks->batch, op->b_is_weight = 1;
+		op->out_eb = ks->out_eb;
 		op->flops = 2.0 * ks->m * ks->n * ks->k * ks->batch;
 	} else if (!strcmp(o, "attention")) {
 		if (!ks->heads || !ks->seq || !ks->head_dim) {

@@ -253,6 +253,40 @@ START_TEST(gemm_output_element_is_its_own)
 }
 END_TEST
 
+/* codesim kernel --out-dtype: the same GEMM stores its product in another
+ * element; with the same tiling chosen, each output byte more per element
+ * adds m x n bytes from memory (16-bit: +m n, fp32: +3 m n over fp8) */
+START_TEST(kernel_cli_out_dtype_stores_its_element)
+{
+	static char out[1 << 16], err[4096];
+	static const char *od[] = {"", " --out-dtype bf16", " --out-dtype fp32"};
+	const long m = 2048, n = 16384;
+	double bytes[3];
+	char tiling[3][160];
+	for (int i = 0; i < 3; i++) {
+		char args[256];
+		snprintf(args, sizeof args, "kernel --arch h100 --op gemm --m %ld --n %ld --k 4096 --dtype fp8%s --json", m,
+		         n, od[i]);
+		ck_assert_int_eq(t_cli(args, out, sizeof out, err, sizeof err), 0);
+		bytes[i] = t_json_num(out, "hbm_bytes");
+		const char *t = strstr(out, "\"tiling\":\"");
+		ck_assert_ptr_nonnull(t);
+		snprintf(tiling[i], sizeof tiling[i], "%.60s", t + 10);
+	}
+	ck_assert_str_eq(tiling[0], tiling[1]);
+	ck_assert_str_eq(tiling[0], tiling[2]);
+	ck_assert_msg(bytes[1] - bytes[0] == (double)m * n, "bf16 output adds %.0f B", bytes[1] - bytes[0]);
+	ck_assert_msg(bytes[2] - bytes[0] == 3.0 * m * n, "fp32 output adds %.0f B", bytes[2] - bytes[0]);
+	/* not a GEMM, or not an element codesim knows: a clear error */
+	ck_assert_int_ne(t_cli("kernel --arch h100 --op norm --m 4 --n 8 --out-dtype bf16", out, sizeof out, err,
+	                       sizeof err), 0);
+	ck_assert_ptr_nonnull(strstr(err, "--out-dtype applies to --op gemm only"));
+	ck_assert_int_ne(t_cli("kernel --arch h100 --op gemm --m 4 --n 8 --k 8 --out-dtype fp64", out, sizeof out, err,
+	                       sizeof err), 0);
+	ck_assert_ptr_nonnull(strstr(err, "expected bf16, fp16, fp8, int8 or fp32"));
+}
+END_TEST
+
 START_TEST(fusion_moves_fewer_bytes_same_flops)
 {
 	static char out[1 << 18], err[4096];
@@ -983,6 +1017,7 @@ Suite *suite_kernels(void)
 	tcase_add_test(tc, fp8_gemms_stay_under_the_measured_maximum);
 	tcase_add_test(tc, bf16_gemms_stay_under_the_measured_maximum);
 	tcase_add_test(tc, gemm_output_element_is_its_own);
+	tcase_add_test(tc, kernel_cli_out_dtype_stores_its_element);
 	tcase_add_test(tc, fusion_moves_fewer_bytes_same_flops);
 	tcase_add_test(tc, compiler_runs_norms_as_their_own_kernels);
 	tcase_add_test(tc, attn_impl_is_honoured_under_eager);
