@@ -51,47 +51,6 @@ double t_json_num(const char *json, const char *key)
 }
 
 typedef struct {
-	arch_t a;
-	sim_kernel k;
-	int launch;
-} one_kernel;
-
-static int one_kernel_fn(const void *arg, void *out, char *err, size_t errlen)
-{
-	const one_kernel *j = arg;
-	sim_program p;
-	sim_segment seg;
-	sim_kstat ks;
-	double seg_s;
-	sim_stats st;
-	sim_kernel k = j->k;
-	memset(&p, 0, sizeof p);
-	memset(&seg, 0, sizeof seg);
-	memset(&st, 0, sizeof st);
-	kern_chip(&j->a, &p);
-	k.launch = j->launch;
-	seg.count = 1, seg.n = 1, seg.role = SEG_STEP;
-	p.kernels = &k, p.nkernels = 1, p.segs = &seg, p.nsegs = 1;
-	st.k = &ks, st.seg_s = &seg_s;
-	if (sim_run(&p, &st, err, errlen))
-		return -1;
-	*(double *)out = st.step_s;
-	return 0;
-}
-
-double t_sim_kernel(const arch_t *a, const sim_kernel *k, int launch)
-{
-	one_kernel j;
-	char err[512];
-	double t = -1;
-	j.a = *a;
-	j.k = *k;
-	j.launch = launch;
-	ck_assert_msg(xp_fork_call(one_kernel_fn, &j, &t, sizeof t, 60, NULL, err, sizeof err) == 0, "%s", err);
-	return t;
-}
-
-typedef struct {
 	sim_program chip;
 	sim_kernel k[8];
 	int n;
@@ -131,6 +90,16 @@ double t_sim_kernels(const sim_program *chip, const sim_kernel *k, int n)
 	j.n = n;
 	ck_assert_msg(xp_fork_call(some_kernels_fn, &j, &t, sizeof t, 60, NULL, err, sizeof err) == 0, "%s", err);
 	return t;
+}
+
+double t_sim_kernel(const arch_t *a, const sim_kernel *k, int launch)
+{
+	sim_program chip;
+	sim_kernel one = *k;
+	memset(&chip, 0, sizeof chip);
+	kern_chip(a, &chip);
+	one.launch = launch;
+	return t_sim_kernels(&chip, &one, 1);
 }
 
 int main(void)
