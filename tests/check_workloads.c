@@ -65,6 +65,15 @@ static double kernels_named(const char *args, const char *prefix)
 	return n;
 }
 
+/* `codesim BASE EXTRA` runs no kernel named PREFIX... */
+static void no_kernels_named(const char *base, const char *extra, const char *prefix)
+{
+	char args[1024];
+	snprintf(args, sizeof args, "%s %s", base, extra);
+	double n = kernels_named(args, prefix);
+	ck_assert_msg(n == 0, "%g %s kernels with '%s'", n, prefix, extra);
+}
+
 START_TEST(collectives_match_closed_forms)
 {
 	arch_t a;
@@ -165,10 +174,8 @@ START_TEST(fp8_serving_quantizes_each_linear_input)
 	double elems = 2 * 512.0 * (3 * 1024 + 4096) + 1024;
 	ck_assert_msg(n == 9, "%g quantize kernels", n);
 	ck_assert_msg(fabs(bytes / (3 * elems) - 1) < 1e-9, "%.6g B quantized, expected %.6g", bytes, 3 * elems);
-	snprintf(args, sizeof args, "%s --dtype fp8 --fusion compiler", base);
-	ck_assert_msg((n = kernels_named(args, "quantize")) == 0, "%g quantize kernels under a compiler", n);
-	snprintf(args, sizeof args, "%s --dtype bf16 --fusion eager", base);
-	ck_assert_msg((n = kernels_named(args, "quantize")) == 0, "%g quantize kernels in bf16", n);
+	no_kernels_named(base, "--dtype fp8 --fusion compiler", "quantize");   /* folded by a compiler */
+	no_kernels_named(base, "--dtype bf16 --fusion eager", "quantize");     /* nothing to quantize */
 }
 END_TEST
 
@@ -548,11 +555,9 @@ START_TEST(gradient_accumulation_per_micro_batch)
 	ck_assert_msg(add - fused >= 4 * 4 * weights / peak, "fused saves %.4g s", add - fused);
 
 	/* one micro-batch per step: nothing to accumulate */
-	snprintf(args, sizeof args, "%s --batch 2 --chips 1", base);
-	ck_assert_msg((n = kernels_named(args, "grad-accum")) == 0, "%g accumulations with one micro-batch", n);
+	no_kernels_named(base, "--batch 2 --chips 1", "grad-accum");
 	/* ZeRO-3 reduce-scatters each gradient as it is computed */
-	snprintf(args, sizeof args, "%s --batch 8 --chips 2 --dp 2 --zero 3", base);
-	ck_assert_msg((n = kernels_named(args, "grad-accum")) == 0, "%g accumulations under ZeRO-3", n);
+	no_kernels_named(base, "--batch 8 --chips 2 --dp 2 --zero 3", "grad-accum");
 }
 END_TEST
 
