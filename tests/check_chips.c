@@ -202,7 +202,9 @@ END_TEST
 /* HBM capacities as the software sees them: memory sold as "N GB" is N GiB
  * (or close to it) of addressable memory, and a model either fits or not by
  * the byte.  nvidia-smi reports 81920 MiB (80 GiB) on an A100 80GB and
- * 81559 MiB on an H100 (modal-labs/modal-client PR #2797); AMD's ROCm
+ * 81559 MiB on an H100 (modal-labs/modal-client PR #2797), 143771 MiB on
+ * an H200 and 32510 MiB on a V100-SXM2-32GB with ECC (public nvidia-smi
+ * transcripts); AMD's ROCm
  * hardware table gives VRAM in GiB: MI300X 192, MI325X 256
  * (ROCm/legacy-rocm-build docs/reference/gpu-arch-specs.rst); the CUDA
  * runtime reports 178.35 GiB of global memory on a B200 (pytorch/ao PR
@@ -214,8 +216,9 @@ START_TEST(hbm_capacities_are_binary)
 	static const struct {
 		const char *arch;
 		double gib;
-	} cap[] = {{"a100", 80},    {"h100", 81559 / 1024.0}, {"mi300x", 192}, {"mi325x", 256},
-	           {"b200", 178.35}, {"tpu-v4", 32},            {"tpu-v5p", 95}};
+	} cap[] = {{"a100", 80},      {"h100", 81559 / 1024.0}, {"h200", 143771 / 1024.0},
+	           {"v100", 32510 / 1024.0}, {"mi300x", 192},    {"mi325x", 256},
+	           {"b200", 178.35},   {"tpu-v4", 32},            {"tpu-v5p", 95}};
 	for (size_t i = 0; i < sizeof cap / sizeof *cap; i++) {
 		arch_t a;
 		char err[512];
