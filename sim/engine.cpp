@@ -108,6 +108,7 @@ struct Engine : sc_module {
 	std::deque<CommJob> comm_q;
 	sc_event comm_kick, comm_idle, comm_job_done;
 	int comm_busy = 0;
+	bool hold_all = false;   // every compute kernel starts beside a collective (the overlapped gradient sync)
 	long events = 0;
 	std::string error;
 
@@ -193,7 +194,7 @@ struct Engine : sc_module {
 		// the held cores join when the collective ends (comm()).  Cores the
 		// kernel leaves idle are taken first.
 		int held = 0;
-		if (p->comm_cores > 0 && (comm_busy || !comm_q.empty()))
+		if (p->comm_cores > 0 && (hold_all || comm_busy || !comm_q.empty()))
 			held = std::min(cores - 1, std::max(0, p->comm_cores - (p->cores - cores)));
 		cur_cores = cores;
 		cur_held = held;
@@ -246,7 +247,7 @@ struct Engine : sc_module {
 				held = cur_held_at_launch;
 				last = now_s() - t1;
 				done += 1;
-			} while (held && k->count - done >= 1 && done < 64);
+			} while (held && !hold_all && k->count - done >= 1 && done < 64);
 			if (k->count > done) {
 				wait(dt((k->count - done) * last));
 				ks->time_s = now_s() - ts;
@@ -257,6 +258,36 @@ struct Engine : sc_module {
 		while (comm_busy || !comm_q.empty())
 			wait(comm_job_done);
 		return now_s() - t0;
+	}
+
+	// What an overlapped gradient sync of `sync` seconds adds to a step
+	// whose last backward takes `bwd` alone.  It starts with that backward
+	// (DDP reduces buckets as their gradients land) and its NCCL blocks hold
+	// comm_cores cores while it runs, so the backward runs slower beside it:
+	// at the rate r = bwd / held, held being the backward's time on the
+	// cores the collective leaves (simulated: memory-bound kernels lose less
+	// than compute-bound ones, and waves requantize).  If the sync outlasts
+	// the slowed backward the step waits for it (sync - bwd, as before);
+	// else the backward is late by what it lost while the sync ran,
+	// sync * (1 - r).  The two meet at sync = held.  Without comm_cores the
+	// sync is free up to bwd.
+	double sync_exposed(double sync, double bwd)
+	{
+		if (sync <= 0)
+			return 0;
+		if (p->comm_cores <= 0 || bwd <= 0)
+			return std::max(0.0, sync - bwd);
+		std::vector<sim_kstat> keep(st->k, st->k + p->nkernels);
+		double held = 0;
+		hold_all = true;
+		for (int s = 0; s < p->nsegs; s++)
+			if (p->segs[s].role == SEG_BWD)
+				held += p->segs[s].count * run_segment(&p->segs[s]);
+		hold_all = false;
+		std::copy(keep.begin(), keep.end(), st->k);
+		if (held <= bwd || sync >= held)
+			return std::max(0.0, sync - bwd);
+		return sync * (1.0 - bwd / held);
 	}
 
 	void driver()
@@ -275,7 +306,7 @@ struct Engine : sc_module {
 			else
 				step_only += sg->count * t;
 		}
-		step_only += std::max(0.0, sync - bwd);
+		step_only += sync_exposed(sync, bwd);
 		st->fwd_s = fwd;
 		st->bwd_s = bwd;
 		st->step_only_s = step_only;

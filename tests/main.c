@@ -54,6 +54,7 @@ typedef struct {
 	sim_program chip;
 	sim_kernel k[8];
 	int n;
+	int split;   /* > 0: kernels [0, split) are a backward, the rest a gradient sync */
 } some_kernels;
 
 static int some_kernels_fn(const void *arg, void *out, char *err, size_t errlen)
@@ -62,16 +63,22 @@ static int some_kernels_fn(const void *arg, void *out, char *err, size_t errlen)
 	sim_program p = j->chip;
 	sim_kernel k[8];
 	sim_kstat ks[8];
-	sim_segment seg;
-	double seg_s;
+	sim_segment seg[2];
+	double seg_s[2];
 	sim_stats st;
 	memcpy(k, j->k, sizeof k);
-	memset(&seg, 0, sizeof seg);
+	memset(seg, 0, sizeof seg);
 	memset(&st, 0, sizeof st);
-	seg.count = 1, seg.n = j->n, seg.role = SEG_STEP;
-	p.kernels = k, p.nkernels = j->n, p.segs = &seg, p.nsegs = 1;
+	seg[0].count = 1, seg[0].n = j->n, seg[0].role = SEG_STEP;
+	p.nsegs = 1;
+	if (j->split > 0) {
+		seg[0].n = j->split, seg[0].role = SEG_BWD;
+		seg[1].count = 1, seg[1].first = j->split, seg[1].n = j->n - j->split, seg[1].role = SEG_SYNC;
+		p.nsegs = 2;
+	}
+	p.kernels = k, p.nkernels = j->n, p.segs = seg;
 	p.pp = p.vpp = p.n_micro = 1;
-	st.k = ks, st.seg_s = &seg_s;
+	st.k = ks, st.seg_s = seg_s;
 	if (sim_run(&p, &st, err, errlen))
 		return -1;
 	*(double *)out = st.step_s;
@@ -88,6 +95,19 @@ double t_sim_kernels(const sim_program *chip, const sim_kernel *k, int n)
 	j.chip = *chip;
 	memcpy(j.k, k, sizeof *k * (size_t)n);
 	j.n = n;
+	ck_assert_msg(xp_fork_call(some_kernels_fn, &j, &t, sizeof t, 60, NULL, err, sizeof err) == 0, "%s", err);
+	return t;
+}
+
+double t_sim_bwd_sync(const sim_program *chip, const sim_kernel *bwd, const sim_kernel *sync)
+{
+	some_kernels j;
+	char err[512];
+	double t = -1;
+	memset(&j, 0, sizeof j);
+	j.chip = *chip;
+	j.k[0] = *bwd, j.k[1] = *sync;
+	j.n = 2, j.split = 1;
 	ck_assert_msg(xp_fork_call(some_kernels_fn, &j, &t, sizeof t, 60, NULL, err, sizeof err) == 0, "%s", err);
 	return t;
 }

@@ -28,6 +28,9 @@ double t_sim_kernel(const arch_t *a, const sim_kernel *k, int launch);
  * clock, bandwidths, comm_cores; its program fields are ignored), in a
  * forked worker; the step's seconds.  n <= 8. */
 double t_sim_kernels(const sim_program *chip, const sim_kernel *k, int n);
+/* step time of a one-kernel backward and a one-collective gradient sync
+ * that overlaps it (SEG_BWD + SEG_SYNC), forked like t_sim_kernels */
+double t_sim_bwd_sync(const sim_program *chip, const sim_kernel *bwd, const sim_kernel *sync);
 
 Suite *suite_config(void);
 Suite *suite_analytic(void);
