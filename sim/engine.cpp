@@ -277,6 +277,13 @@ struct Engine : sc_module {
 			return 0;
 		if (p->comm_cores <= 0 || bwd <= 0)
 			return std::max(0.0, sync - bwd);
+		// On C - H of C cores a kernel of n tiles takes ceil(n/(C-H)) waves
+		// for ceil(n/C): at most C/(C-H) + 1 times as many.  A sync at least
+		// that much longer than the backward outlasts it however slowed, and
+		// the answer is sync - bwd without simulating it again.
+		int c = p->cores, h = std::min(p->comm_cores, p->cores - 1);
+		if (sync >= bwd * (1.0 + (double)c / (c - h)))
+			return sync - bwd;
 		std::vector<sim_kstat> keep(st->k, st->k + p->nkernels);
 		double held = 0;
 		hold_all = true;
