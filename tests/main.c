@@ -85,31 +85,34 @@ static int some_kernels_fn(const void *arg, void *out, char *err, size_t errlen)
 	return 0;
 }
 
+/* the step time of j's kernels, simulated in a forked worker */
+static double sim_some(const some_kernels *j)
+{
+	char err[512];
+	double t = -1;
+	ck_assert_msg(xp_fork_call(some_kernels_fn, j, &t, sizeof t, 60, NULL, err, sizeof err) == 0, "%s", err);
+	return t;
+}
+
 double t_sim_kernels(const sim_program *chip, const sim_kernel *k, int n)
 {
 	some_kernels j;
-	char err[512];
-	double t = -1;
 	ck_assert(n >= 1 && n <= 8);
 	memset(&j, 0, sizeof j);
 	j.chip = *chip;
 	memcpy(j.k, k, sizeof *k * (size_t)n);
 	j.n = n;
-	ck_assert_msg(xp_fork_call(some_kernels_fn, &j, &t, sizeof t, 60, NULL, err, sizeof err) == 0, "%s", err);
-	return t;
+	return sim_some(&j);
 }
 
 double t_sim_bwd_sync(const sim_program *chip, const sim_kernel *bwd, const sim_kernel *sync)
 {
 	some_kernels j;
-	char err[512];
-	double t = -1;
 	memset(&j, 0, sizeof j);
 	j.chip = *chip;
 	j.k[0] = *bwd, j.k[1] = *sync;
 	j.n = 2, j.split = 1;
-	ck_assert_msg(xp_fork_call(some_kernels_fn, &j, &t, sizeof t, 60, NULL, err, sizeof err) == 0, "%s", err);
-	return t;
+	return sim_some(&j);
 }
 
 double t_sim_kernel(const arch_t *a, const sim_kernel *k, int launch)
