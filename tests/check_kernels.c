@@ -934,22 +934,40 @@ END_TEST
  * on all 10 from t = 2: 10 + 10 per ms, so the last 10 start at t = 10 and
  * end at 11 ms, one more ms than alone (5 cores x 2 ms of lost work over 10
  * cores). */
+/* The chip and kernels of the two hand-worked tests below: 10 cores at
+ * 1 GHz; a kernel of 100 one-ms tiles (10 ms on all 10 cores); an
+ * overlapped collective that is `ms` of pure latency. */
+static void toy_chip(sim_program *chip)
+{
+	memset(chip, 0, sizeof *chip);
+	chip->cores = 10;
+	chip->clock_hz = 1e9;
+	chip->mem_bw_Bps = 1e12;
+}
+
+static void hundred_ms_tiles(sim_kernel *k, const char *name)
+{
+	memset(k, 0, sizeof *k);
+	snprintf(k->name, sizeof k->name, "%s", name);
+	k->count = 1, k->blocks_per_core = 1, k->ntc = 1;
+	k->tc[0] = (sim_tiles){.n_tiles = 100, .mac_cycles = 1e6, .ksteps = 1};
+}
+
+static void latency_collective(sim_kernel *k, const char *name, double ms)
+{
+	memset(k, 0, sizeof *k);
+	snprintf(k->name, sizeof k->name, "%s", name);
+	k->is_comm = 1, k->overlap = 1, k->count = 1, k->nphases = 1;
+	k->ph[0] = (sim_phase){.steps = 1, .bytes_per_step = 0, .bw_Bps = 1e9, .latency_s = ms * 1e-3};
+}
+
 START_TEST(overlapped_collective_holds_its_cores)
 {
 	sim_program chip;
-	memset(&chip, 0, sizeof chip);
-	chip.cores = 10;
-	chip.clock_hz = 1e9;
-	chip.mem_bw_Bps = 1e12;
+	toy_chip(&chip);
 	sim_kernel k[2];
-	memset(k, 0, sizeof k);
-	snprintf(k[0].name, sizeof k[0].name, "allgather");
-	k[0].is_comm = 1, k[0].overlap = 1, k[0].count = 1;
-	k[0].nphases = 1;
-	k[0].ph[0] = (sim_phase){.steps = 1, .bytes_per_step = 0, .bw_Bps = 1e9, .latency_s = 2e-3};
-	snprintf(k[1].name, sizeof k[1].name, "gemm");
-	k[1].count = 1, k[1].blocks_per_core = 1, k[1].ntc = 1;
-	k[1].tc[0] = (sim_tiles){.n_tiles = 100, .mac_cycles = 1e6, .ksteps = 1};
+	latency_collective(&k[0], "allgather", 2);
+	hundred_ms_tiles(&k[1], "gemm");
 
 	double alone = t_sim_kernels(&chip, &k[1], 1);
 	ck_assert_msg(fabs(alone / 10e-3 - 1) < 1e-6, "alone %.6g s", alone);
@@ -982,21 +1000,12 @@ END_TEST
 START_TEST(overlapped_grad_sync_holds_its_cores)
 {
 	sim_program chip;
-	memset(&chip, 0, sizeof chip);
-	chip.cores = 10;
-	chip.clock_hz = 1e9;
-	chip.mem_bw_Bps = 1e12;
+	toy_chip(&chip);
 	sim_kernel bwd, sync;
-	memset(&bwd, 0, sizeof bwd);
-	memset(&sync, 0, sizeof sync);
-	snprintf(bwd.name, sizeof bwd.name, "gemm.dW");
-	bwd.count = 1, bwd.blocks_per_core = 1, bwd.ntc = 1;
-	bwd.tc[0] = (sim_tiles){.n_tiles = 100, .mac_cycles = 1e6, .ksteps = 1};
-	snprintf(sync.name, sizeof sync.name, "dp-allreduce");
-	sync.is_comm = 1, sync.overlap = 1, sync.count = 1, sync.nphases = 1;
+	hundred_ms_tiles(&bwd, "gemm.dW");
 	static const double sync_ms[] = {2, 15, 25}, free_ms[] = {10, 15, 25}, held_ms[] = {11, 17.5, 25};
 	for (int i = 0; i < 3; i++) {
-		sync.ph[0] = (sim_phase){.steps = 1, .bytes_per_step = 0, .bw_Bps = 1e9, .latency_s = sync_ms[i] * 1e-3};
+		latency_collective(&sync, "dp-allreduce", sync_ms[i]);
 		chip.comm_cores = 0;
 		double t = t_sim_bwd_sync(&chip, &bwd, &sync);
 		ck_assert_msg(fabs(t / (free_ms[i] * 1e-3) - 1) < 1e-6, "%g ms sync, core-free: %.6g s", sync_ms[i], t);
