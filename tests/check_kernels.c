@@ -926,14 +926,6 @@ START_TEST(two_pass_norm_rereads_rows_past_l2)
 }
 END_TEST
 
-/* A collective that runs beside compute holds comm_cores cores (NCCL: one
- * thread block per channel, 24 on 8-GPU A100/H100 nodes); a kernel launched
- * meanwhile starts on the other cores and takes the held ones back when the
- * collective ends.  Hand-worked: 10 cores, 100 tiles of 1 ms, a 2 ms
- * collective holding 5 cores.  Tiles start at t = 0 and 1 on 5 cores, then
- * on all 10 from t = 2: 10 + 10 per ms, so the last 10 start at t = 10 and
- * end at 11 ms, one more ms than alone (5 cores x 2 ms of lost work over 10
- * cores). */
 /* The chip and kernels of the two hand-worked tests below: 10 cores at
  * 1 GHz; a kernel of 100 one-ms tiles (10 ms on all 10 cores); an
  * overlapped collective that is `ms` of pure latency. */
@@ -961,6 +953,14 @@ static void latency_collective(sim_kernel *k, const char *name, double ms)
 	k->ph[0] = (sim_phase){.steps = 1, .bytes_per_step = 0, .bw_Bps = 1e9, .latency_s = ms * 1e-3};
 }
 
+/* A collective that runs beside compute holds comm_cores cores (NCCL: one
+ * thread block per channel, 24 on 8-GPU A100/H100 nodes); a kernel launched
+ * meanwhile starts on the other cores and takes the held ones back when the
+ * collective ends.  Hand-worked: 10 cores, 100 tiles of 1 ms, a 2 ms
+ * collective holding 5 cores.  Tiles start at t = 0 and 1 on 5 cores, then
+ * on all 10 from t = 2: 10 + 10 per ms, so the last 10 start at t = 10 and
+ * end at 11 ms, one more ms than alone (5 cores x 2 ms of lost work over 10
+ * cores). */
 START_TEST(overlapped_collective_holds_its_cores)
 {
 	sim_program chip;
@@ -995,16 +995,18 @@ END_TEST
  * 5-core collective leaves, so it runs at r = 1/2 while the sync runs.  A
  * 2 ms sync costs the backward what it lost meanwhile, 2 x (1 - r) = 1 ms:
  * 11 ms.  A 15 ms one, 7.5 ms: 17.5 ms.  A 25 ms one outlasts even the
- * slowed backward (20 ms): the step is the sync, 25 ms.  Without
- * comm_cores the sync hides up to the backward's 10 ms (10, 15, 25). */
+ * slowed backward (20 ms): the step is the sync, 25 ms; so does a 40 ms
+ * one, which the engine answers without re-simulating the backward (past
+ * 1 + 10/5 = 3 times it no wave count can stretch it that far).  Without
+ * comm_cores the sync hides up to the backward's 10 ms (10, 15, 25, 40). */
 START_TEST(overlapped_grad_sync_holds_its_cores)
 {
 	sim_program chip;
 	toy_chip(&chip);
 	sim_kernel bwd, sync;
 	hundred_ms_tiles(&bwd, "gemm.dW");
-	static const double sync_ms[] = {2, 15, 25}, free_ms[] = {10, 15, 25}, held_ms[] = {11, 17.5, 25};
-	for (int i = 0; i < 3; i++) {
+	static const double sync_ms[] = {2, 15, 25, 40}, free_ms[] = {10, 15, 25, 40}, held_ms[] = {11, 17.5, 25, 40};
+	for (int i = 0; i < 4; i++) {
 		latency_collective(&sync, "dp-allreduce", sync_ms[i]);
 		chip.comm_cores = 0;
 		double t = t_sim_bwd_sync(&chip, &bwd, &sync);
