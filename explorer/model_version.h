@@ -20,6 +20,6 @@
 #ifndef CODESIM_MODEL_VERSION_H
 #define CODESIM_MODEL_VERSION_H
 
-#define CODESIM_MODEL_VERSION "2026-11-22-grad-sync-holds-sms"
+#define CODESIM_MODEL_VERSION "2026-11-22-deepspeed-gather-buffer-zeroed"
 
 #endif

@@ -261,6 +261,20 @@ static void comm(bld *b, const char *name, int coll, double bytes, int group, in
 {
 	if (group <= 1 || bytes <= 0)
 		return;
+	/* DeepSpeed <= 0.4 gathers each parameter into a buffer it allocates
+	 * zeroed (partition_parameters.py _allgather_param: flat_tensor =
+	 * torch.zeros(aligned_param_size), then torch.cuda.synchronize()): a
+	 * fill kernel writing the whole gathered weight before every gather */
+	if (b->s->coll_lists && coll == COLL_ALLGATHER) {
+		wl_op *z = add_op(b, OP_COPY, CLS_OTHER, "allgather-buffer-zero");
+		if (!z)
+			return;
+		z->elems = bytes / b->eb;
+		z->bytes_in = 0;
+		z->bytes_out = bytes;
+		z->repeat = 1;
+		z->fwd_only = 1;
+	}
 	wl_op *op = add_op(b, OP_COMM, CLS_COMM, name);
 	op->coll = coll;
 	op->comm_bytes = bytes;

@@ -95,8 +95,9 @@ const cfg_key wl_run_keys[] = {
 	{"overlap", CFG_BOOL, offsetof(wl_scenario, overlap), "", 1, 0, 1,
 	 "the framework overlaps collectives (ZeRO-3 gathers, gradient syncs) with compute", NULL, 0},
 	{"coll_lists", CFG_BOOL, offsetof(wl_scenario, coll_lists), "", 0, 0, 1,
-	 "all-gathers / reduce-scatters take a list of one tensor per rank (torch.distributed of PyTorch "
-	 "<= 1.9 as DeepSpeed <= 0.4 called it): PyTorch copies each rank's chunk with its own kernel",
+	 "all-gathers / reduce-scatters as DeepSpeed <= 0.4 called them: a list of one tensor per rank "
+	 "(PyTorch <= 1.9 copies each rank's chunk with its own kernel), each gather into a buffer "
+	 "zeroed first",
 	 NULL, 0},
 	{"stream_k", CFG_BOOL, offsetof(wl_scenario, stream_k), "", 1, 0, 1,
 	 "the GEMM library may split a GEMM's k-steps evenly over persistent blocks (stream-K: CUTLASS 2.11+/3.x, "
