@@ -267,13 +267,12 @@ static void comm(bld *b, const char *name, int coll, double bytes, int group, in
 	 * fill kernel writing the whole gathered weight before every gather */
 	if (b->s->coll_lists && coll == COLL_ALLGATHER) {
 		wl_op *z = add_op(b, OP_COPY, CLS_OTHER, "allgather-buffer-zero");
-		if (!z)
-			return;
-		z->elems = bytes / b->eb;
-		z->bytes_in = 0;
-		z->bytes_out = bytes;
-		z->repeat = 1;
-		z->fwd_only = 1;
+		if (z) {
+			z->elems = bytes / b->eb;
+			z->bytes_out = bytes;   /* writes only */
+			z->repeat = 1;
+			z->fwd_only = 1;   /* the backward's gather brings its own */
+		}
 	}
 	wl_op *op = add_op(b, OP_COMM, CLS_COMM, name);
 	op->coll = coll;
